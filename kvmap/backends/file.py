@@ -1,0 +1,291 @@
+"""The local file backend: each key is one file under a root folder."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import stat
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, Self
+
+from kvmap.backends.base import Backend, as_bytes
+from kvmap.errors import ConfigError
+from kvmap.keys import RESERVED_SEGMENT_PREFIX, check_key
+
+__all__ = ["FileBackend"]
+
+#: Where the value of a key lives when the key is also a folder of other keys.
+VALUE_FILE = RESERVED_SEGMENT_PREFIX + "value"
+TEMPORARY_PREFIX = RESERVED_SEGMENT_PREFIX + "tmp-"
+
+_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_MISSING = (FileNotFoundError, NotADirectoryError)
+_counter = itertools.count()
+
+
+class FileBackend(Backend):
+    """Keep each value in its own file: key ``"a/b"`` is the file ``root/a/b``.
+
+    Values are ``bytes``; a missing key raises ``KeyError``, while any other
+    operating-system error (permissions, a full disk) is raised as it is.
+    Writes go to a temporary file in the target folder that then replaces the
+    old file in one step, so a reader sees the old value or the new one, never
+    a torn one, and a crashed writer leaves the old value. With ``durable=True``
+    the data and the folder are also flushed to disk before a write returns.
+
+    A key may also be a folder of other keys (``"a"`` and ``"a/b"`` together):
+    the value of ``"a"`` then moves to ``root/a/.kvmap-value``. Folders are made
+    when a write needs them and removed when a delete empties them. Temporary
+    files are named ``.kvmap-tmp-*`` and never listed.
+
+    ``len()`` and iteration walk the folder tree, O(number of keys); listing a
+    prefix walks only the folder that the prefix names.
+
+    Notes
+    -----
+    Safe across threads and processes for reads and writes of whole values:
+    the last completed write wins. Atomic replacement relies on POSIX
+    ``rename``; on network file systems (NFS) it holds only as far as the
+    server honours it. When one process writes ``"a"`` while another writes
+    ``"a/b"``, the move of ``"a"``'s value into the folder can race: the loser
+    retries, and both values survive.
+    """
+
+    options: ClassVar[Mapping[str, Any]] = {"durable": bool}
+
+    def __init__(self, root: str | os.PathLike[str], *, durable: bool = False) -> None:
+        self.root = os.path.abspath(os.fspath(root))
+        self.uri = self.root
+        self.durable = durable
+
+    @classmethod
+    def from_uri(cls, uri: str, **options: Any) -> Self:
+        path = uri.removeprefix("file://")
+        if not path:
+            raise ConfigError(f"URI {uri!r} names no folder: use file:///abs/path")
+        return cls(path, **options)
+
+    def _path(self, key: str) -> str:
+        return self.root + "/" + check_key(key)
+
+    def __getitem__(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return _read_file(path)
+        except _MISSING:
+            raise KeyError(key) from None
+        except IsADirectoryError:
+            pass
+        try:
+            return _read_file(path + "/" + VALUE_FILE)
+        except _MISSING:
+            raise KeyError(key) from None
+
+    def getrange(self, key: str, start: int, stop: int | None = None) -> bytes:
+        if start < 0 or (stop is not None and stop < 0):
+            return self[key][start:stop]
+        path = self._path(key)
+        try:
+            return _read_range(path, start, stop)
+        except _MISSING:
+            raise KeyError(key) from None
+        except IsADirectoryError:
+            pass
+        try:
+            return _read_range(path + "/" + VALUE_FILE, start, stop)
+        except _MISSING:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        path = self._path(check_key(key))
+        try:
+            mode = os.stat(path).st_mode
+        except _MISSING:
+            return False
+        if stat.S_ISDIR(mode):
+            return os.path.isfile(path + "/" + VALUE_FILE)
+        return True
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        path = self._path(key)
+        data = as_bytes(value, key)
+        folder = path.rpartition("/")[0]
+        temporary = self._write_temporary(folder, data, key)
+        try:
+            _replace(temporary, path)
+        except BaseException:
+            _remove_quietly(temporary)
+            raise
+        if self.durable:
+            _flush_folder(folder)
+
+    def __delitem__(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            os.unlink(path)
+        except _MISSING:
+            raise KeyError(key) from None
+        except (IsADirectoryError, PermissionError):
+            if not os.path.isdir(path):
+                raise
+            try:
+                os.unlink(path + "/" + VALUE_FILE)
+            except _MISSING:
+                raise KeyError(key) from None
+            self._prune(path)
+            return
+        self._prune(path.rpartition("/")[0])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.iter_keys())
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        folder, _, start = prefix.rpartition("/")
+        base = folder + "/" if folder else ""
+        top = self.root + "/" + folder if folder else self.root
+        for key in _walk(top, base, start):
+            if key.startswith(prefix):
+                yield key
+
+    def _write_temporary(self, folder: str, data: bytes, key: str) -> str:
+        name = f"{TEMPORARY_PREFIX}{os.getpid()}-{threading.get_ident()}"
+        temporary = f"{folder}/{name}-{next(_counter)}"
+        for attempt in range(4):
+            try:
+                descriptor = os.open(temporary, _CREATE, 0o666)
+                break
+            except _MISSING:
+                if attempt == 3:
+                    raise
+                self._make_folder(folder)
+        try:
+            _write_all(descriptor, data)
+            if self.durable:
+                os.fsync(descriptor)
+        except BaseException:
+            os.close(descriptor)
+            _remove_quietly(temporary)
+            raise
+        os.close(descriptor)
+        return temporary
+
+    def _make_folder(self, folder: str) -> None:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            self._move_values_out_of_the_way(folder)
+            os.makedirs(folder, exist_ok=True)
+
+    def _move_values_out_of_the_way(self, folder: str) -> None:
+        # A key's value file stands where a folder is needed: move each such
+        # file to <folder>/.kvmap-value, from the root down.
+        relative = folder[len(self.root) + 1 :]
+        current = self.root
+        for segment in relative.split("/") if relative else []:
+            current = current + "/" + segment
+            try:
+                is_file = stat.S_ISREG(os.stat(current).st_mode)
+            except _MISSING:
+                return
+            if is_file:
+                _move_into_folder(current)
+
+    def _prune(self, folder: str) -> None:
+        # Remove folders that a delete left empty, up to (not including) root.
+        # A writer that loses a race with this makes the folder again.
+        while len(folder) > len(self.root):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                return
+            folder = folder.rpartition("/")[0]
+
+
+def _move_into_folder(path: str) -> None:
+    parent = path.rpartition("/")[0]
+    temporary = f"{parent}/{TEMPORARY_PREFIX}{os.getpid()}-move-{next(_counter)}"
+    try:
+        os.rename(path, temporary)
+    except FileNotFoundError:
+        return  # another writer moved it first
+    with contextlib.suppress(FileExistsError):  # another writer made it first
+        os.mkdir(path)
+    os.replace(temporary, path + "/" + VALUE_FILE)
+
+
+def _walk(top: str, base: str, start: str) -> Iterator[str]:
+    try:
+        entries = list(os.scandir(top))
+    except _MISSING:
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith(RESERVED_SEGMENT_PREFIX):
+            if name == VALUE_FILE and base and entry.is_file():
+                yield base[:-1]
+            continue
+        if start and not name.startswith(start):
+            continue
+        if entry.is_dir():
+            yield from _walk(entry.path, base + name + "/", "")
+        else:
+            yield base + name
+
+
+def _read_file(path: str) -> bytes:
+    descriptor = os.open(path, _READ)
+    try:
+        size = os.fstat(descriptor).st_size
+        data = os.read(descriptor, size)
+        if len(data) == size:
+            return data
+        chunks = [data]
+        while chunk := os.read(descriptor, 1 << 24):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
+def _read_range(path: str, start: int, stop: int | None) -> bytes:
+    descriptor = os.open(path, _READ)
+    try:
+        if stop is None:
+            stop = os.fstat(descriptor).st_size
+        if stop <= start:
+            os.fstat(descriptor)  # still fail on a folder or a missing file
+            os.read(descriptor, 0)
+            return b""
+        return os.pread(descriptor, stop - start, start)
+    finally:
+        os.close(descriptor)
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(descriptor, view)
+        view = view[written:]
+
+
+def _replace(temporary: str, path: str) -> None:
+    try:
+        os.replace(temporary, path)
+    except IsADirectoryError:
+        os.replace(temporary, path + "/" + VALUE_FILE)
+
+
+def _flush_folder(folder: str) -> None:
+    descriptor = os.open(folder, _READ)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)

@@ -1,0 +1,176 @@
+"""The ``kvmap`` command line: put, get, list, delete and copy keys.
+
+The store is chosen by ``--uri`` or ``KVMAP_URI`` (default ``./.kvmap``); every
+other ``KVMAP_*`` variable applies too. Exit status: 0 on success, 1 for a
+missing key or a failed operation, 2 for bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+from kvmap.errors import ConfigError, KvmapError
+from kvmap.factory import get_store, open_backend
+from kvmap.settings import Settings
+from kvmap.store import BATCH_SIZE, Store, batched
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` and return the exit status."""
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    try:
+        return int(arguments.run(arguments))
+    except KeyError as error:
+        _say(f"kvmap: no such key: {error.args[0]!r}" if error.args else "no such key")
+        return 1
+    except ConfigError as error:
+        _say(f"kvmap: configuration error: {error}")
+        return 2
+    except (KvmapError, OSError, ValueError, TypeError) as error:
+        _say(f"kvmap: {type(error).__name__}: {error}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kvmap", description="Keep values anywhere with plain keys."
+    )
+    parser.add_argument("--uri", help="the store (default: $KVMAP_URI or ./.kvmap)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    put = commands.add_parser("put", help="store a value under a key")
+    put.add_argument("key")
+    put.add_argument("value", nargs="?", default="-", help="text, or - for stdin")
+    put.add_argument("--file", help="read the value from this file")
+    put.set_defaults(run=_put)
+
+    get = commands.add_parser("get", help="write the value of a key to stdout")
+    get.add_argument("key")
+    get.add_argument("-o", "--output", help="write the value to this file")
+    get.set_defaults(run=_get)
+
+    keys = commands.add_parser("keys", help="list keys, one per line")
+    keys.add_argument("--prefix", default="", help="only keys starting with this")
+    keys.set_defaults(run=_keys)
+
+    delete = commands.add_parser("delete", help="delete a key")
+    delete.add_argument("key")
+    delete.set_defaults(run=_delete)
+
+    copy = commands.add_parser("copy", help="copy every key from one store to another")
+    copy.add_argument("source")
+    copy.add_argument("destination")
+    copy.add_argument("--prefix", default="", help="only keys starting with this")
+    copy.set_defaults(run=_copy)
+
+    config = commands.add_parser("config", help="show the effective settings")
+    config.set_defaults(run=_config)
+    return parser
+
+
+def _store(arguments: argparse.Namespace) -> Store[Any]:
+    return get_store(arguments.uri)
+
+
+def _put(arguments: argparse.Namespace) -> int:
+    if arguments.file:
+        with open(arguments.file, "rb") as source:
+            value = source.read()
+    elif arguments.value == "-":
+        value = sys.stdin.buffer.read()
+    else:
+        value = arguments.value.encode("utf-8")
+    with _store(arguments) as store:
+        store[arguments.key] = value
+    return 0
+
+
+def _get(arguments: argparse.Namespace) -> int:
+    with _store(arguments) as store:
+        value = store[arguments.key]
+    data = _as_output(value)
+    if arguments.output:
+        with open(arguments.output, "wb") as target:
+            target.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+def _as_output(value: Any) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return (repr(value) + "\n").encode("utf-8")
+
+
+def _keys(arguments: argparse.Namespace) -> int:
+    with _store(arguments) as store:
+        for key in store.keys(prefix=arguments.prefix):
+            sys.stdout.write(key + "\n")
+    return 0
+
+
+def _delete(arguments: argparse.Namespace) -> int:
+    with _store(arguments) as store:
+        del store[arguments.key]
+    return 0
+
+
+def _copy(arguments: argparse.Namespace) -> int:
+    # Copy the stored bytes backend to backend, so values, and the expiry
+    # envelopes of backends without native expiry, arrive unchanged.
+    source = open_backend(*_backend_settings(arguments.source))
+    target = open_backend(*_backend_settings(arguments.destination))
+    progress = _Progress(sys.stderr.buffer if sys.stderr.isatty() else None)
+    with source, target:
+        for keys in batched(source.iter_keys(arguments.prefix), BATCH_SIZE):
+            target.setitems(source.getitems(keys))
+            progress.advance(len(keys))
+    progress.finish()
+    return 0
+
+
+def _backend_settings(uri: str) -> tuple[str, dict[str, Any]]:
+    settings = Settings.load(uri=uri)
+    return settings.uri, settings.backend_config
+
+
+def _config(arguments: argparse.Namespace) -> int:
+    settings = Settings.load(uri=arguments.uri)
+    sys.stdout.write(json.dumps(settings.describe(), indent=2, default=str) + "\n")
+    return 0
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+class _Progress:
+    """A one-line count of copied keys, shown only on a terminal."""
+
+    def __init__(self, stream: BinaryIO | None) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def advance(self, count: int) -> None:
+        self.count += count
+        if self.stream is not None:
+            self.stream.write(f"\rcopied {self.count} keys".encode())
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.stream is not None:
+            self.stream.write(b"\n")
+            self.stream.flush()

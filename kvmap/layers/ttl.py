@@ -1,0 +1,184 @@
+"""The TTL layer: keys that expire after a time to live."""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from typing import Any
+
+from kvmap.auto_format import MARKER
+from kvmap.layers.base import Layer
+from kvmap.store import BATCH_SIZE, Store, batched, check_ttl
+
+__all__ = ["TTLLayer"]
+
+_ENVELOPE = MARKER + b"t"
+_EXPIRY = struct.Struct("!d")
+_HEADER_LENGTH = len(_ENVELOPE) + _EXPIRY.size
+
+
+class TTLLayer(Layer[Any]):
+    """Expire keys ``ttl`` seconds after they were written.
+
+    ``default_ttl`` applies to every write without its own ttl (``0`` means
+    never); :meth:`set` takes a per-key ``ttl``. A key written at time ``t``
+    with ttl ``s`` is present while ``now < t + s`` and missing from ``t + s``
+    on: reading it raises ``KeyError``, and ``in``, iteration and ``len()``
+    leave it out. A negative or non-numeric ttl raises ``ValueError``.
+
+    When ``inner`` expires keys natively (``inner.native_ttl``, as the Redis
+    and SQL backends do), the layer passes the ttl down and adds nothing.
+    Otherwise it stores the expiry time in front of the value: the bytes
+    ``b"\\x00kvmap:t"``, the expiry as a big-endian float64 of Unix seconds,
+    then the value. Values without an expiry are stored unchanged, so other
+    readers of ``inner`` see plain values. In that case values must be bytes
+    (place this layer below the serializer, as :func:`kvmap.get_store` does).
+
+    Cost without native expiry: ``get`` and ``in`` read one value; iteration
+    and ``len()`` read the first 16 bytes of every value under the prefix
+    (batched), so they are O(n) reads. Expired values stay in ``inner`` until
+    they are overwritten, deleted or removed by :meth:`purge_expired`.
+
+    Notes
+    -----
+    Holds only its settings: as safe across threads and processes as
+    ``inner``. Expiry uses the wall clock (``time.time``) of the process that
+    reads; machines that share a store should keep their clocks in sync.
+    """
+
+    def __init__(
+        self,
+        inner: MutableMapping[str, Any],
+        default_ttl: float = 0,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(inner)
+        self.default_ttl = check_ttl(default_ttl)
+        self.clock = clock
+
+    def _ttl(self, ttl: float | None) -> float:
+        return self.default_ttl if ttl is None else check_ttl(ttl)
+
+    def encode_with_ttl(self, value: Any, ttl: float) -> Any:
+        """Return what is stored for ``value`` when it expires after ``ttl``."""
+        if ttl:
+            expiry = self.clock() + ttl
+            return _ENVELOPE + _EXPIRY.pack(expiry) + memoryview(value).tobytes()
+        if type(value) is bytes and value.startswith(_ENVELOPE):
+            return _ENVELOPE + _EXPIRY.pack(0.0) + value
+        return value
+
+    def _unwrap(self, stored: Any, now: float) -> Any:
+        """Return the value inside ``stored``, or raise KeyError if it expired."""
+        if type(stored) is not bytes or not stored.startswith(_ENVELOPE):
+            return stored
+        expiry = _EXPIRY.unpack_from(stored, len(_ENVELOPE))[0]
+        if expiry and now >= expiry:
+            raise KeyError
+        return stored[_HEADER_LENGTH:]
+
+    def __getitem__(self, key: str) -> Any:
+        stored = self.inner[key]
+        if self.native_ttl:
+            return stored
+        try:
+            return self._unwrap(stored, self.clock())
+        except KeyError:
+            raise KeyError(key) from None
+
+    def getrange(self, key: str, start: int, stop: int | None = None) -> Any:
+        return self[key][start:stop]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.set(key, value, None)
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        seconds = self._ttl(ttl)
+        if self.native_ttl:
+            self.set_inner(key, value, seconds)
+        else:
+            self.inner[key] = self.encode_with_ttl(value, seconds)
+
+    def __contains__(self, key: object) -> bool:
+        if self.native_ttl:
+            return key in self.inner
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __len__(self) -> int:
+        if self.native_ttl:
+            return len(self.inner)
+        return sum(1 for _ in self.iter_keys())
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        keys = super().iter_keys(prefix)
+        if self.native_ttl:
+            return keys
+        return self._live_keys(keys)
+
+    def _live_keys(self, keys: Iterable[str]) -> Iterator[str]:
+        for chunk in batched(keys, BATCH_SIZE):
+            now = self.clock()
+            for key in chunk:
+                try:
+                    head = self._head(key)
+                    self._unwrap(head, now)
+                except (KeyError, struct.error):
+                    continue
+                yield key
+
+    def _head(self, key: str) -> Any:
+        if isinstance(self.inner, Store):
+            return self.inner.getrange(key, 0, _HEADER_LENGTH)
+        return self.inner[key]
+
+    def getitems(self, keys: Iterable[str]) -> dict[str, Any]:
+        stored = self.getitems_inner(keys)
+        if self.native_ttl:
+            return stored
+        now = self.clock()
+        found = {}
+        for key, value in stored.items():
+            try:
+                found[key] = self._unwrap(value, now)
+            except KeyError:
+                continue
+        return found
+
+    def setitems(
+        self,
+        items: Mapping[str, Any] | Iterable[tuple[str, Any]],
+        ttl: float | None = None,
+    ) -> None:
+        seconds = self._ttl(ttl)
+        pairs = items.items() if isinstance(items, Mapping) else items
+        if self.native_ttl:
+            self.setitems_inner(dict(pairs), seconds)
+            return
+        stored = {key: self.encode_with_ttl(value, seconds) for key, value in pairs}
+        self.setitems_inner(stored, None)
+
+    def purge_expired(self, prefix: str = "") -> int:
+        """Delete the expired keys under ``prefix``; return how many were deleted.
+
+        A key rewritten between the check and the delete may be lost; run this
+        when no writer is renewing the keys it purges.
+        """
+        if self.native_ttl:
+            purge = getattr(self.inner, "purge_expired", None)
+            return int(purge()) if purge is not None else 0
+        all_keys = super().iter_keys(prefix)
+        expired = [key for key in all_keys if not self._is_live(key)]
+        self.delitems(expired)
+        return len(expired)
+
+    def _is_live(self, key: str) -> bool:
+        return any(True for _ in self._live_keys([key]))
+
+    def _repr_settings(self) -> dict[str, Any]:
+        return {"default_ttl": self.default_ttl}
