@@ -85,7 +85,8 @@ class Settings:
         env = Env(expand_vars=False)
         values = _read_environment(env)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        _check_values(values, from_keyword=set(overrides))
+        given = {name for name, value in overrides.items() if value is not None}
+        _check_values(values, from_keyword=given)
 
         backend = backend_class(values["uri"])
         from_env = _read_backend_environment(env, backend.options)
@@ -93,6 +94,10 @@ class Settings:
         values["backend_config"] = _merge(from_env, keyword)
         _check_backend_options(values["backend_config"], backend)
         return cls(**values)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.describe().items())
+        return f"Settings({shown})"
 
     def describe(self) -> dict[str, Any]:
         """Return the settings as a dict, with every secret masked."""

@@ -9,6 +9,8 @@ is shown but not run (for examples that need a service the page explains).
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,10 @@ def python_blocks(page: Path) -> list[str]:
 )
 def test_page_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {"__name__": "__docs__"}
+    # A real module, so that classes defined by an example can be imported
+    # back by name (as pickle and kvmap's dataclass encoding do).
+    module = types.ModuleType(f"docs_example_{page.stem.replace('-', '_')}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
     for number, block in enumerate(python_blocks(page), start=1):
         code = compile(block, f"{page.name}, python block {number}", "exec")
-        exec(code, namespace)
+        exec(code, module.__dict__)

@@ -1,0 +1,213 @@
+"""The TTL, prefix, missing-key and custom layers."""
+
+from __future__ import annotations
+
+import zlib
+
+import pytest
+
+import kvmap
+from kvmap import (
+    FileBackend,
+    Layer,
+    MemoryBackend,
+    MissingKeyLayer,
+    PrefixLayer,
+    TTLLayer,
+    TTLNotSupportedError,
+)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "file", "dict"])
+def inner(request, tmp_path):
+    if request.param == "memory":
+        return MemoryBackend()
+    if request.param == "file":
+        return FileBackend(tmp_path)
+    return {}
+
+
+def test_key_expires_exactly_at_its_ttl(inner):
+    clock = Clock()
+    store = TTLLayer(inner, clock=clock)
+    store.set("key", b"value", ttl=1)
+    clock.now += 0.999
+    assert store["key"] == b"value"
+    clock.now += 0.001
+    with pytest.raises(KeyError):
+        store["key"]
+
+
+def test_expired_key_is_missing_everywhere(inner):
+    clock = Clock()
+    store = TTLLayer(inner, clock=clock)
+    store.set("gone", b"1", ttl=5)
+    store["kept"] = b"2"
+    clock.now += 5
+    assert "gone" not in store
+    assert list(store) == ["kept"]
+    assert len(store) == 1
+    assert store.get("gone") is None
+    assert store.getitems(["gone", "kept"]) == {"kept": b"2"}
+    assert list(store.keys(prefix="g")) == []
+
+
+def test_default_ttl_applies_to_plain_writes(inner):
+    clock = Clock()
+    store = TTLLayer(inner, default_ttl=10, clock=clock)
+    store["key"] = b"value"
+    store.setitems({"batch": b"value"})
+    store.set("forever", b"value", ttl=0)
+    clock.now += 10
+    assert sorted(store) == ["forever"]
+
+
+def test_zero_default_ttl_stores_values_unchanged():
+    backend = MemoryBackend()
+    TTLLayer(backend)["key"] = b"plain"
+    assert backend["key"] == b"plain"
+
+
+def test_values_that_look_like_an_envelope_round_trip():
+    store = TTLLayer(MemoryBackend())
+    tricky = b"\x00kvmap:t" + b"\x00" * 20
+    store["key"] = tricky
+    assert store["key"] == tricky
+
+
+@pytest.mark.parametrize("ttl", [-1, "soon", True, float("inf")])
+def test_bad_ttl_raises_valueerror(ttl):
+    store = TTLLayer(MemoryBackend())
+    with pytest.raises(ValueError):
+        store.set("key", b"value", ttl=ttl)
+    with pytest.raises(ValueError):
+        TTLLayer(MemoryBackend(), default_ttl=ttl)
+
+
+def test_purge_expired_deletes_only_expired_keys():
+    clock = Clock()
+    backend = MemoryBackend()
+    store = TTLLayer(backend, clock=clock)
+    store.set("old", b"1", ttl=1)
+    store.set("new", b"2", ttl=100)
+    store["forever"] = b"3"
+    clock.now += 2
+    assert store.purge_expired() == 1
+    assert sorted(backend) == ["forever", "new"]
+
+
+def test_backend_without_native_expiry_refuses_a_ttl_clearly():
+    with pytest.raises(TTLNotSupportedError, match="TTLLayer"):
+        MemoryBackend().set("key", b"value", ttl=5)
+
+
+def test_ttl_is_passed_down_to_native_expiry():
+    received = []
+
+    class NativeBackend(MemoryBackend):
+        native_ttl = True
+
+        def set(self, key, value, ttl=None):
+            received.append((key, ttl))
+            self[key] = value
+
+        def setitems(self, items, ttl=None):
+            received.append(("batch", ttl))
+            for key, value in items.items():
+                self[key] = value
+
+    backend = NativeBackend()
+    store = TTLLayer(backend, default_ttl=30)
+    store["a"] = b"1"
+    store.set("b", b"2", ttl=5)
+    store.setitems({"c": b"3"})
+    assert received == [("a", 30.0), ("b", 5.0), ("batch", 30.0)]
+    assert backend["a"] == b"1"
+
+
+def test_prefix_layer_lists_and_clears_only_its_keys():
+    backend = MemoryBackend()
+    backend["other"] = b"x"
+    backend["team/appx"] = b"not under team/app/"
+    store = PrefixLayer(backend, "team/app")
+    store["k"] = b"1"
+    store["sub/k"] = b"2"
+    assert backend["team/app/k"] == b"1"
+    assert sorted(store) == ["k", "sub/k"]
+    assert len(store) == 2
+    assert list(store.keys(prefix="sub/")) == ["sub/k"]
+    store.clear()
+    assert sorted(backend) == ["other", "team/appx"]
+
+
+def test_prefix_layer_rejects_keys_that_would_escape_it():
+    store = PrefixLayer(MemoryBackend(), "app")
+    with pytest.raises(ValueError, match=r"'\.\./x'"):
+        store["../x"] = b"1"
+
+
+def test_prefix_layer_rejects_an_invalid_prefix():
+    with pytest.raises(ValueError):
+        PrefixLayer(MemoryBackend(), "a//b")
+
+
+def test_missing_key_policy_returns_none_but_keeps_membership_right():
+    store = MissingKeyLayer(MemoryBackend(), raise_on_nonexist=False)
+    store["present"] = b"1"
+    assert store["missing"] is None
+    assert "missing" not in store
+    assert store.get("missing", b"default") == b"default"
+    assert store.pop("missing", b"default") == b"default"
+    assert store.setdefault("new", b"2") == b"2"
+    assert store.pop("present") == b"1"
+    with pytest.raises(KeyError):
+        store.pop("present")
+    with pytest.raises(KeyError):
+        del store["missing"]
+
+
+def test_missing_key_policy_tells_a_stored_none_from_a_missing_key():
+    store = kvmap.get_store("memory://", raise_on_nonexist=False)
+    store["none"] = None
+    assert "none" in store
+    assert store.get("none", "default") is None
+    assert store.get("missing", "default") == "default"
+
+
+class ZlibLayer(Layer):
+    def encode(self, value):
+        return zlib.compress(value)
+
+    def decode(self, stored):
+        return zlib.decompress(stored)
+
+
+def test_custom_layer_changes_values_for_single_and_batch_calls():
+    backend = MemoryBackend()
+    store = ZlibLayer(backend)
+    store["key"] = b"a" * 1000
+    store.setitems({"batch": b"b" * 1000})
+    assert len(backend["key"]) < 100
+    assert store["key"] == b"a" * 1000
+    assert store.getitems(["batch"]) == {"batch": b"b" * 1000}
+    assert store.inner is backend
+
+
+def test_layers_wrap_plain_dicts_too():
+    inner: dict[str, bytes] = {}
+    store = PrefixLayer(ZlibLayer(inner), "p")
+    store.setitems({"a": b"1", "b": b"2"})
+    assert sorted(store) == ["a", "b"]
+    assert store.getitems(["a", "zz"]) == {"a": b"1"}
+    store.delitems(["a", "zz"])
+    assert sorted(inner) == ["p/b"]
