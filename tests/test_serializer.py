@@ -215,7 +215,7 @@ def test_json_mode_stores_json_text():
 
 def test_json_mode_rejects_other_types_naming_the_key():
     store = SerializerLayer(MemoryBackend(), "json")
-    with pytest.raises(TypeError, match="'key'.*auto"):
+    with pytest.raises(TypeError, match=r"'key'.*auto"):
         store["key"] = {1, 2}
 
 

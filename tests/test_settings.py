@@ -53,8 +53,16 @@ def test_environment_is_read_at_call_time(monkeypatch):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("0", False), ("no", False), ("false", False), ("off", False)]
-    + [("1", True), ("yes", True), ("true", True), ("on", True)],
+    [
+        ("0", False),
+        ("no", False),
+        ("false", False),
+        ("off", False),
+        ("1", True),
+        ("yes", True),
+        ("true", True),
+        ("on", True),
+    ],
 )
 def test_booleans_follow_environs(monkeypatch, text, expected):
     monkeypatch.setenv("KVMAP_RAISE_ON_NONEXIST", text)
@@ -98,7 +106,7 @@ def test_bad_keyword_names_the_keyword():
 
 
 def test_unknown_backend_option_is_a_config_error_listing_allowed(tmp_path):
-    with pytest.raises(ConfigError, match="'colour'.*allowed: durable"):
+    with pytest.raises(ConfigError, match=r"'colour'.*allowed: durable"):
         kvmap.get_store(str(tmp_path), colour="blue")
 
 
