@@ -1,0 +1,416 @@
+"""The SQL backend: one table in SQLite, PostgreSQL or MariaDB/MySQL."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar, Self
+
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select
+from sqlalchemy.exc import DBAPIError
+
+from kvmap.backends.base import Backend, as_bytes
+from kvmap.backends.sql_engine import database_url, is_memory, open_engine, unavailable
+from kvmap.backends.sql_schema import (
+    check_table_name,
+    create_missing_table,
+    is_live,
+    key_table,
+    prefix_end,
+    upsert,
+)
+from kvmap.errors import ConfigError, ProcessLocalError
+from kvmap.keys import check_key, check_prefix
+from kvmap.store import BATCH_SIZE, batched, check_ttl
+
+__all__ = ["SQLBackend"]
+
+#: A batch write starts a new statement after this many bytes of values.
+CHUNK_BYTES = 4 << 20
+
+_MEMORY_STORES: weakref.WeakValueDictionary[str, SQLBackend] = (
+    weakref.WeakValueDictionary()
+)
+_ALL_STORES: weakref.WeakValueDictionary[int, SQLBackend] = (
+    weakref.WeakValueDictionary()
+)
+
+
+class SQLBackend(Backend):
+    """Keep ``bytes`` values in one table of a SQL database, through SQLAlchemy.
+
+    ``uri`` is a SQLAlchemy URL: ``sqlite:///relative.db``,
+    ``sqlite:////absolute.db``, ``sqlite://`` (in memory),
+    ``postgresql://user:password@host/db`` (psycopg 3 when no driver is
+    named and it is installed), ``mysql+pymysql://...`` or
+    ``mariadb+pymysql://...``. Query parameters reach the driver. The table
+    (``table``, default ``"kvmap"``, may be ``"schema.table"``) is created on
+    first use; see :mod:`kvmap.backends.sql_schema` for its columns.
+
+    Keys follow :mod:`kvmap.keys`, which caps them at 1024 UTF-8 bytes, the
+    width of the key column, and refuses NUL before any query. They compare
+    byte for byte on every dialect: ``"foo"`` and ``"FOO"`` are two keys.
+    Values are ``bytes`` of any size the database takes (MariaDB's
+    ``max_allowed_packet``, 16 MiB by default, caps one value there). A
+    missing or expired key raises ``KeyError``; a database that cannot be
+    reached raises :class:`~kvmap.errors.BackendUnavailableError`.
+
+    Writes are the dialect's upsert, so racing writers never collide on a
+    new key: the last write wins. :meth:`set` and :meth:`setitems` take a
+    ``ttl``; the expiry time is stored with the row, expired rows are
+    invisible to every read, and they are deleted when a read meets them or
+    by :meth:`purge_expired`. ``getitems`` and ``delitems`` send one query
+    per 1000 keys; ``setitems`` one multi-row upsert per 1000 keys, all in
+    one transaction. ``len()`` is one ``COUNT``, O(n) in the database;
+    iteration pages through the keys in code point order, 1000 per query,
+    and a prefix is a range of the primary key index.
+
+    Notes
+    -----
+    Safe across threads (each call takes a connection from a pool of
+    ``pool_size``) and across processes (each statement is atomic; a batch
+    is one transaction). A SQLite file is opened in WAL mode with a busy
+    timeout of 30 seconds: writers from several processes take turns, and
+    readers do not wait for them. An in-memory SQLite database belongs to
+    one store and one process: its threads share one connection under a
+    lock, :meth:`close` keeps it, and it cannot be unpickled elsewhere.
+    A connection the server dropped is replaced when it is next used
+    (``pool_pre_ping``); a call that was running when it dropped raises.
+    After ``fork`` the child opens connections of its own.
+    """
+
+    options: ClassVar[Mapping[str, Any]] = {
+        "sql": {"table": str, "pool_size": int, "engine_kwargs": dict}
+    }
+    native_ttl: ClassVar[bool] = True  # type: ignore[misc]
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        table: str = "kvmap",
+        pool_size: int = 5,
+        engine_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int):
+            pool_size = -1
+        if pool_size < 1:
+            raise ConfigError(
+                f"backend option 'sql.pool_size'={pool_size!r} is not valid: "
+                "expected an int >= 1"
+            )
+        self.uri = uri
+        self.url = database_url(uri)
+        self.dialect_name = self.url.get_backend_name()
+        schema, name = check_table_name(table)
+        self.table = key_table(name, schema)
+        self.pool_size = pool_size
+        self.engine_kwargs = dict(engine_kwargs or {})
+        self._engine: Engine | None = None
+        self._table_ready = False
+        self._engine_lock = threading.Lock()
+        self._lock: Any = contextlib.nullcontext()
+        self._memory_token = ""
+        if is_memory(self.url):
+            self._lock = threading.RLock()
+            self._memory_token = f"{os.getpid()}-{uuid.uuid4().hex}"
+            _MEMORY_STORES[self._memory_token] = self
+        _ALL_STORES[id(self)] = self
+        self._prepare_statements()
+
+    @classmethod
+    def from_uri(cls, uri: str, **options: Any) -> Self:
+        sql = options.pop("sql", None) or {}
+        if options or not isinstance(sql, Mapping):
+            raise ConfigError(
+                f"unknown option(s) {sorted(options) or ['sql']} for SQLBackend; "
+                "allowed: sql.table, sql.pool_size, sql.engine_kwargs"
+            )
+        unknown = set(sql) - {"table", "pool_size", "engine_kwargs"}
+        if unknown:
+            raise ConfigError(
+                f"unknown option(s) {sorted(unknown)} for SQLBackend; "
+                "allowed: sql.table, sql.pool_size, sql.engine_kwargs"
+            )
+        return cls(uri, **sql)
+
+    def _prepare_statements(self) -> None:
+        table, columns = self.table, self.table.c
+        self._select_one = select(columns.value, columns.expires_at).where(
+            columns.key == _param("key")
+        )
+        self._select_expiry = select(columns.expires_at).where(
+            columns.key == _param("key")
+        )
+        self._select_many = select(columns.key, columns.value, columns.expires_at)
+        self._select_many = self._select_many.where(
+            columns.key.in_(_param("keys", expanding=True))
+        )
+        self._upsert_one = upsert(self.dialect_name, table, [])
+        self._delete_live = delete(table).where(columns.key == _param("key"))
+        self._delete_live = self._delete_live.where(is_live(table))
+        self._delete_expired = delete(table).where(
+            columns.key.in_(_param("keys", expanding=True)),
+            columns.expires_at <= _param("now"),
+        )
+        self._delete_many = delete(table).where(
+            columns.key.in_(_param("keys", expanding=True))
+        )
+        self._count = select(func.count()).select_from(table).where(is_live(table))
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, created on first use with the table."""
+        engine = self._engine
+        if engine is not None and self._table_ready:
+            return engine
+        with self._engine_lock:
+            if self._engine is None:
+                kwargs = self.engine_kwargs
+                self._engine = open_engine(self.url, self.pool_size, kwargs)
+            if not self._table_ready:
+                self._create_table(self._engine)
+            return self._engine
+
+    def _create_table(self, engine: Engine) -> None:
+        try:
+            create_missing_table(engine, self.table)
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                raise unavailable(self.url, error) from error
+            raise
+        self._table_ready = True
+
+    @contextlib.contextmanager
+    def _connect(self, write: bool = False) -> Iterator[Connection]:
+        """Lend a connection, in a transaction if ``write``; name lost servers."""
+        engine = self.engine
+        with self._lock:
+            try:
+                connection = engine.connect()
+            except DBAPIError as error:
+                raise unavailable(self.url, error) from error
+            try:
+                with connection:
+                    if not write:
+                        yield connection
+                        return
+                    with connection.begin():
+                        yield connection
+            except DBAPIError as error:
+                if error.connection_invalidated:
+                    raise unavailable(self.url, error) from error
+                raise
+
+    def __getitem__(self, key: str) -> bytes:
+        key = check_key(key)
+        with self._connect() as connection:
+            row = connection.execute(self._select_one, {"key": key}).first()
+        if row is None:
+            raise KeyError(key)
+        value, expires_at = row
+        if expires_at is not None and expires_at <= time.time():
+            self._forget_expired([key])
+            raise KeyError(key)
+        return value if type(value) is bytes else bytes(value)
+
+    def __contains__(self, key: object) -> bool:
+        key = check_key(key)
+        with self._connect() as connection:
+            row = connection.execute(self._select_expiry, {"key": key}).first()
+        if row is None:
+            return False
+        if row[0] is not None and row[0] <= time.time():
+            self._forget_expired([key])
+            return False
+        return True
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.set(key, value)
+
+    def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key``, to expire after ``ttl`` seconds."""
+        key = check_key(key)
+        data, expires_at = as_bytes(value, key), _expiry(check_ttl(ttl))
+        row = {"key": key, "value": data, "expires_at": expires_at}
+        with self._connect(write=True) as connection:
+            connection.execute(self._upsert_one, row)
+
+    def __delitem__(self, key: str) -> None:
+        key = check_key(key)
+        now = time.time()
+        with self._connect(write=True) as connection:
+            deleted = connection.execute(self._delete_live, {"key": key, "now": now})
+            if deleted.rowcount == 0:
+                parameters = {"keys": [key], "now": now}
+                connection.execute(self._delete_expired, parameters)
+        if deleted.rowcount == 0:
+            raise KeyError(key)
+
+    def __len__(self) -> int:
+        with self._connect() as connection:
+            count = connection.execute(self._count, {"now": time.time()}).scalar()
+        return int(count or 0)
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Yield the keys under ``prefix`` in code point order, a page at a time."""
+        prefix = check_prefix(prefix)
+        columns = self.table.c
+        end = prefix_end(prefix)
+        page = select(columns.key).where(is_live(self.table))
+        if end is not None:
+            page = page.where(columns.key < end)
+        page = page.order_by(columns.key).limit(BATCH_SIZE)
+        after = page.where(columns.key > _param("last"))
+        statement = page.where(columns.key >= prefix) if prefix else page
+        parameters: dict[str, Any] = {}
+        while True:
+            parameters["now"] = time.time()
+            with self._connect() as connection:
+                keys = connection.execute(statement, parameters).scalars().all()
+            yield from keys
+            if len(keys) < BATCH_SIZE:
+                return
+            statement, parameters["last"] = after, keys[-1]
+
+    def getitems(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """Return ``{key: value}`` for the live keys, one query per 1000 keys."""
+        wanted = list(dict.fromkeys(check_key(key) for key in keys))
+        found: dict[str, bytes] = {}
+        expired: list[str] = []
+        now = time.time()
+        with self._connect() as connection:
+            for chunk in batched(wanted, BATCH_SIZE):
+                rows = connection.execute(self._select_many, {"keys": chunk})
+                for key, value, expires_at in rows:
+                    if expires_at is not None and expires_at <= now:
+                        expired.append(key)
+                    else:
+                        found[key] = value if type(value) is bytes else bytes(value)
+        if expired:
+            self._forget_expired(expired)
+        return {key: found[key] for key in wanted if key in found}
+
+    def setitems(
+        self,
+        items: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
+        ttl: float | None = None,
+    ) -> None:
+        """Store every pair in one transaction, one upsert per 1000 keys."""
+        expires_at = _expiry(check_ttl(ttl))
+        pairs = items.items() if isinstance(items, Mapping) else items
+        rows: dict[str, dict[str, Any]] = {}
+        for key, value in pairs:
+            key = check_key(key)
+            data = as_bytes(value, key)
+            rows[key] = {"key": key, "value": data, "expires_at": expires_at}
+        if not rows:
+            return
+        with self._connect(write=True) as connection:
+            for chunk in _chunks(list(rows.values())):
+                if len(chunk) == 1:
+                    connection.execute(self._upsert_one, chunk[0])
+                else:
+                    connection.execute(upsert(self.dialect_name, self.table, chunk))
+
+    def delitems(self, keys: Iterable[str]) -> None:
+        """Delete the keys in one transaction, one query per 1000 keys."""
+        doomed = list(dict.fromkeys(check_key(key) for key in keys))
+        if not doomed:
+            return
+        with self._connect(write=True) as connection:
+            for chunk in batched(doomed, BATCH_SIZE):
+                connection.execute(self._delete_many, {"keys": chunk})
+
+    def clear(self) -> None:
+        """Delete every row of the table, live or expired, in one statement."""
+        with self._connect(write=True) as connection:
+            connection.execute(delete(self.table))
+
+    def purge_expired(self) -> int:
+        """Delete every expired row now; return how many were deleted."""
+        statement = delete(self.table).where(self.table.c.expires_at <= _param("now"))
+        with self._connect(write=True) as connection:
+            result = connection.execute(statement, {"now": time.time()})
+        return int(result.rowcount)
+
+    def _forget_expired(self, keys: list[str]) -> None:
+        # Only rows still expired are deleted: a writer that renewed a key
+        # since it was read keeps its new value.
+        parameters = {"now": time.time()}
+        with self._connect(write=True) as connection:
+            for chunk in batched(keys, BATCH_SIZE):
+                connection.execute(self._delete_expired, {**parameters, "keys": chunk})
+
+    def close(self) -> None:
+        """Close the pooled connections; they reopen if the store is used again.
+
+        An in-memory SQLite database is kept: closing its only connection
+        would delete it.
+        """
+        if self._engine is not None and not self._memory_token:
+            self._engine.dispose()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._memory_token:
+            return (_find_memory_store, (self._memory_token,))
+        options = {
+            "table": self.table.fullname,
+            "pool_size": self.pool_size,
+            "engine_kwargs": self.engine_kwargs,
+        }
+        return (_reopen, (type(self), self.uri, options))
+
+
+def _param(name: str, expanding: bool = False) -> Any:
+    return bindparam(name, expanding=expanding)
+
+
+def _expiry(seconds: float) -> float | None:
+    return time.time() + seconds if seconds else None
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Yield runs of at most 1000 rows and about ``CHUNK_BYTES`` of values."""
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        if chunk and (
+            len(chunk) == BATCH_SIZE or size + len(row["value"]) > CHUNK_BYTES
+        ):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(row)
+        size += len(row["value"])
+    if chunk:
+        yield chunk
+
+
+def _reopen(kind: type[SQLBackend], uri: str, options: dict[str, Any]) -> SQLBackend:
+    return kind(uri, **options)
+
+
+def _find_memory_store(token: str) -> SQLBackend:
+    store = _MEMORY_STORES.get(token)
+    if store is None or not token.startswith(f"{os.getpid()}-"):
+        raise ProcessLocalError(
+            "an in-memory SQLite store (sqlite://) was unpickled in another "
+            "process (or after it was garbage collected): its database exists "
+            "only in the process that made it. Use a SQLite file to share it."
+        )
+    return store
+
+
+def _after_fork_in_child() -> None:
+    # Pooled connections belong to the parent; the child opens its own.
+    for store in list(_ALL_STORES.values()):
+        if store._engine is not None and not store._memory_token:
+            store._engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
