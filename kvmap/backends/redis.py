@@ -1,0 +1,305 @@
+"""The Redis backend: each key is one Redis string, optionally under a prefix."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
+from typing import Any, ClassVar, Self
+
+from kvmap.backends.base import Backend, as_bytes
+from kvmap.backends.redis_client import (
+    CONNECTION_OPTIONS,
+    UNAVAILABLE,
+    RedisClient,
+    debug_from_environment,
+)
+from kvmap.errors import ConfigError, ProcessLocalError
+from kvmap.keys import check_key
+from kvmap.store import BATCH_SIZE, batched, check_ttl
+
+__all__ = ["PIPELINE_SIZE", "SEPARATOR", "RedisBackend", "glob_escape"]
+
+#: What joins ``redis_prefix`` and a key in the Redis key name.
+SEPARATOR = ":"
+#: How many keys one pipeline carries before it is sent.
+PIPELINE_SIZE = 10 * BATCH_SIZE
+_GLOB = str.maketrans({char: "\\" + char for char in "*?[]\\"})
+
+
+class RedisBackend(Backend):
+    """Keep each value as one Redis string, key ``k`` as ``<redis_prefix>:k``.
+
+    ``uri`` is a redis-py URL: ``redis://[[user]:password@]host[:port][/db]``,
+    ``rediss://`` for TLS or ``unix:///path/to.sock?db=0``; its query and the
+    options (see :data:`RedisBackend.options`) set up the connection. Values
+    are ``bytes``; a missing key raises ``KeyError``. A server that cannot be
+    reached, times out or refuses the password raises
+    :class:`~kvmap.errors.BackendUnavailableError`, naming ``host:port``.
+
+    Without ``redis_prefix`` the store is the whole database: it lists every
+    key of the database and ``len()`` is one ``DBSIZE``. With a prefix,
+    iteration and ``len()`` walk the prefix with ``SCAN`` (``scan_count``
+    names per call, never ``KEYS``): O(number of keys in the database) server
+    work and O(keys under the prefix) memory, to report each key once.
+
+    Keys expire natively: :meth:`set` and :meth:`setitems` with a ttl send
+    ``PX`` milliseconds (at least 1); ttl ``0`` or ``None`` sends no expiry.
+    ``getitems`` is one ``MGET`` per :data:`~kvmap.store.BATCH_SIZE` keys,
+    ``setitems`` one pipeline of ``MSET`` (or ``SET ... PX``) commands and
+    ``delitems`` one ``UNLINK`` per chunk, each pipeline sent every
+    :data:`PIPELINE_SIZE` keys; a pipeline is not a transaction.
+
+    Notes
+    -----
+    Safe to share between threads: one redis-py connection pool per store.
+    Safe across processes as Redis is; the last write wins. The store pickles
+    to its URI and options and connects again where it is unpickled (also
+    after a fork). In debug mode (``debug=True``, or ``KVMAP_REDIS_DEBUG=1`` /
+    ``REDIS_DEBUG=1`` when the store is made) the data lives in a fakeredis
+    server in this process, shared by the stores with the same URI; such a
+    store refuses to be unpickled in another process.
+    """
+
+    native_ttl = True
+    options: ClassVar[Mapping[str, Any]] = {
+        "redis_prefix": str,
+        "debug": bool,
+        "scan_count": int,
+        **CONNECTION_OPTIONS,
+    }
+
+    def __init__(
+        self,
+        uri: str = "redis://localhost:6379/0",
+        *,
+        redis_prefix: str = "",
+        debug: bool | None = None,
+        scan_count: int = BATCH_SIZE,
+        **connection_options: Any,
+    ) -> None:
+        self.uri = uri
+        self.redis_prefix = _check_prefix(redis_prefix)
+        self.debug = debug_from_environment() if debug is None else debug
+        if isinstance(scan_count, bool) or not isinstance(scan_count, int):
+            raise ConfigError(f"scan_count={scan_count!r} must be an int >= 1")
+        self.scan_count = max(1, scan_count)
+        self._connection_options = connection_options
+        self._pid = os.getpid()
+        self._redis = RedisClient(uri, connection_options, debug=self.debug)
+        self._unavailable = self._redis.unavailable
+        self._name_prefix = self.redis_prefix + SEPARATOR if self.redis_prefix else ""
+        self._execute = self._redis.client.execute_command
+
+    @classmethod
+    def from_uri(cls, uri: str, **options: Any) -> Self:
+        return cls(uri, **options)
+
+    def _name(self, key: str) -> str:
+        return self._name_prefix + check_key(key)
+
+    def __getitem__(self, key: str) -> bytes:
+        try:
+            value = self._execute("GET", self._name_prefix + check_key(key))
+        except UNAVAILABLE as error:
+            raise self._unavailable(error) from None
+        if value is None:
+            raise KeyError(key)
+        return value  # type: ignore[no-any-return]
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        name = self._name_prefix + check_key(key)
+        try:
+            self._execute("SET", name, as_bytes(value, key))
+        except UNAVAILABLE as error:
+            raise self._unavailable(error) from None
+
+    def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        name = self._name_prefix + check_key(key)
+        milliseconds = _milliseconds(ttl)
+        expiry = ("PX", milliseconds) if milliseconds else ()
+        try:
+            self._execute("SET", name, as_bytes(value, key), *expiry)
+        except UNAVAILABLE as error:
+            raise self._unavailable(error) from None
+
+    def __delitem__(self, key: str) -> None:
+        try:
+            deleted = self._execute("DEL", self._name(key))
+        except UNAVAILABLE as error:
+            raise self._unavailable(error) from None
+        if not deleted:
+            raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return bool(self._execute("EXISTS", self._name(check_key(key))))
+        except UNAVAILABLE as error:
+            raise self._unavailable(error) from None
+
+    def getrange(self, key: str, start: int, stop: int | None = None) -> bytes:
+        if start < 0 or (stop is not None and stop < 0):
+            return self[key][start:stop]
+        name = self._name(key)
+        if stop is not None and stop <= start:
+            value = b""
+        else:
+            end = -1 if stop is None else stop - 1
+            value = self._call("GETRANGE", name, start, end)
+        # GETRANGE answers b"" for a missing key too: only then ask EXISTS.
+        if not value and not self._call("EXISTS", name):
+            raise KeyError(key)
+        return value
+
+    def __len__(self) -> int:
+        if not self._name_prefix:
+            return int(self._call("DBSIZE"))
+        return sum(1 for _ in self._scan_names(""))
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        start = len(self._name_prefix)
+        for name in self._scan_names(prefix):
+            try:
+                key = name.decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # a name kvmap did not write: it is no valid key
+            yield key[start:]
+
+    def _scan_names(self, prefix: str) -> Iterator[bytes]:
+        pattern = glob_escape(self._name_prefix + prefix) + "*"
+        seen: set[bytes] = set()
+        cursor = 0
+        while True:
+            cursor, names = self._call(
+                "SCAN", cursor, "MATCH", pattern, "COUNT", self.scan_count
+            )
+            for name in names:
+                # SCAN may return a name twice; report each once.
+                if name not in seen:
+                    seen.add(name)
+                    yield name
+            if not int(cursor):
+                return
+
+    def getitems(self, keys: Iterable[str]) -> dict[str, bytes]:
+        wanted = list(keys)
+        names = [self._name(key) for key in wanted]
+        found: dict[str, bytes] = {}
+        if not names:
+            return found
+        chunks = [names[i : i + BATCH_SIZE] for i in range(0, len(names), BATCH_SIZE)]
+        if len(chunks) == 1:
+            values = self._call("MGET", *names)
+        else:
+            values = [v for chunk in self._pipeline("MGET", chunks) for v in chunk]
+        for key, value in zip(wanted, values, strict=True):
+            if value is not None:
+                found[key] = value
+        return found
+
+    def setitems(
+        self,
+        items: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
+        ttl: float | None = None,
+    ) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        milliseconds = _milliseconds(ttl)
+        iterator = iter(pairs)
+        while chunk := list(islice(iterator, PIPELINE_SIZE)):
+            stored = [(self._name(key), as_bytes(v, key)) for key, v in chunk]
+            if milliseconds:
+                commands = [("SET", n, v, "PX", milliseconds) for n, v in stored]
+            else:
+                commands = [
+                    ("MSET", *(part for pair in group for part in pair))
+                    for group in batched(stored, BATCH_SIZE)
+                ]
+            self._send(commands)
+
+    def delitems(self, keys: Iterable[str]) -> None:
+        names = [self._name(key) for key in keys]
+        for group in batched(names, PIPELINE_SIZE):
+            self._send([("UNLINK", *chunk) for chunk in batched(group, BATCH_SIZE)])
+
+    def clear(self) -> None:
+        """Delete every key of this store (only those under ``redis_prefix``)."""
+        for chunk in batched(self._scan_names(""), BATCH_SIZE):
+            self._call("UNLINK", *chunk)
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def _call(self, *command: Any) -> Any:
+        try:
+            return self._execute(*command)
+        except UNAVAILABLE as error:
+            raise self._unavailable(error) from None
+
+    def _pipeline(self, name: str, chunks: list[list[str]]) -> list[Any]:
+        return self._send([(name, *chunk) for chunk in chunks])
+
+    def _send(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        if len(commands) == 1:
+            return [self._call(*commands[0])]
+        pipeline = self._redis.client.pipeline(transaction=False)
+        for command in commands:
+            pipeline.execute_command(*command)  # type: ignore[no-untyped-call]
+        try:
+            return pipeline.execute()
+        except UNAVAILABLE as error:
+            raise self._unavailable(error) from None
+
+    def __repr__(self) -> str:
+        shown = super().__repr__()[:-1]
+        if self.redis_prefix:
+            shown += f", redis_prefix={self.redis_prefix!r}"
+        if self.debug:
+            shown += ", debug=True"
+        return shown + ")"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        settings = {
+            "redis_prefix": self.redis_prefix,
+            "debug": self.debug,
+            "scan_count": self.scan_count,
+            **self._connection_options,
+        }
+        return (_reopen, (type(self), self.uri, settings, self._pid))
+
+
+def _reopen(
+    kind: type[RedisBackend], uri: str, settings: dict[str, Any], pid: int
+) -> RedisBackend:
+    if settings.get("debug") and pid != os.getpid():
+        raise ProcessLocalError(
+            "a redis store in debug mode (fakeredis) was unpickled in another "
+            "process: its data exists only in the process that made it. Unset "
+            "KVMAP_REDIS_DEBUG / REDIS_DEBUG to share a real Redis server."
+        )
+    return kind(uri, **settings)
+
+
+def glob_escape(text: str) -> str:
+    """Return ``text`` with Redis glob characters escaped, to match it literally."""
+    return text.translate(_GLOB)
+
+
+def _check_prefix(given: Any) -> str:
+    if not isinstance(given, str):
+        raise ConfigError(f"redis_prefix must be a str, not {type(given).__name__}")
+    prefix = given.removesuffix(SEPARATOR)
+    if SEPARATOR in prefix or "\x00" in prefix or not prefix.isprintable():
+        raise ConfigError(
+            f"redis_prefix={prefix!r} is not valid: it may not contain "
+            f"{SEPARATOR!r} (kvmap puts {SEPARATOR!r} between the prefix and each "
+            "key, so stores with different prefixes never share keys) nor "
+            "control characters; use e.g. 'team.app' or 'team/app'"
+        )
+    return prefix
+
+
+def _milliseconds(ttl: float | None) -> int:
+    seconds = check_ttl(ttl)
+    if not seconds:
+        return 0
+    return max(1, round(seconds * 1000))

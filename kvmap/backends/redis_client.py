@@ -1,0 +1,177 @@
+"""Build the redis-py client behind :class:`~kvmap.backends.redis.RedisBackend`.
+
+The URI is parsed by redis-py's own parser, options from ``backend_config``
+are laid over it, and the connection is forced to exchange bytes. In debug
+mode the same options build a client of fakeredis, an in-process imitation of
+a Redis server. Nothing here opens a connection: redis-py connects on the
+first command.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+from redis.connection import ConnectionPool, SSLConnection, parse_url
+
+from kvmap.errors import BackendUnavailableError, ConfigError
+from kvmap.redact import MASK, redact_options, redact_uri
+
+__all__ = [
+    "CONNECTION_OPTIONS",
+    "DEBUG_VARIABLES",
+    "UNAVAILABLE",
+    "RedisClient",
+    "debug_from_environment",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The environment variables that turn on debug mode (fakeredis), first wins.
+DEBUG_VARIABLES = ("KVMAP_REDIS_DEBUG", "REDIS_DEBUG")
+
+#: The redis-py connection options a store accepts in ``backend_config``.
+CONNECTION_OPTIONS: Mapping[str, type] = {
+    "db": int,
+    "username": str,
+    "password": str,
+    "socket_timeout": float,
+    "socket_connect_timeout": float,
+    "socket_keepalive": bool,
+    "health_check_interval": int,
+    "max_connections": int,
+    "client_name": str,
+    "protocol": int,
+    "decode_responses": bool,
+    "ssl_ca_certs": str,
+    "ssl_certfile": str,
+    "ssl_keyfile": str,
+    "ssl_cert_reqs": str,
+    "ssl_check_hostname": bool,
+}
+
+#: redis-py errors that mean the server cannot be used right now.
+UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def debug_from_environment() -> bool:
+    """Tell whether ``KVMAP_REDIS_DEBUG`` or ``REDIS_DEBUG`` asks for fakeredis."""
+    for variable in DEBUG_VARIABLES:
+        value = os.environ.get(variable)
+        if value is None:
+            continue
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(
+            f"{variable}={value!r} is not valid: a boolean (1/0, true/false, "
+            "yes/no, on/off)"
+        )
+    return False
+
+
+class RedisClient:
+    """A redis-py client for a URI and options, with errors that name the server.
+
+    ``client`` is a :class:`redis.Redis` over one connection pool.
+    ``address`` is ``host:port`` (or the socket path) for error messages.
+
+    Notes
+    -----
+    The client is safe to share between threads, as redis-py's pool is; after
+    a fork, redis-py's pool opens new connections in the child by itself.
+    """
+
+    def __init__(self, uri: str, options: Mapping[str, Any], *, debug: bool) -> None:
+        try:
+            settings = parse_url(uri)
+        except ValueError as error:
+            raise ConfigError(f"Redis URI {redact_uri(uri)!r}: {error}") from None
+        settings.update(options)
+        if settings.pop("decode_responses", False):
+            logger.debug("ignoring decode_responses: kvmap exchanges bytes")
+        settings["decode_responses"] = False
+        _check_ssl_options(uri, settings)
+        self.password: str | None = settings.get("password")
+        self.address = _address(settings)
+        if debug:
+            settings = _fake_settings(settings)
+        _check_connection_options(uri, settings)
+        self.pool = ConnectionPool(**settings)
+        self.client = redis.Redis(connection_pool=self.pool)
+        logger.debug(
+            "redis client for %s (%s) with options %s",
+            redact_uri(uri),
+            "fakeredis, debug mode" if debug else self.address,
+            redact_options(options),
+        )
+
+    def unavailable(self, error: Exception) -> BackendUnavailableError:
+        """Return the kvmap error for a redis-py connection or timeout error."""
+        message = f"{type(error).__name__}: {error}"
+        if self.password:
+            message = message.replace(self.password, MASK)
+        if isinstance(error, redis.exceptions.AuthenticationError):
+            problem = "refused the credentials"
+        elif isinstance(error, redis.exceptions.TimeoutError):
+            problem = "did not answer in time"
+        else:
+            problem = "cannot be reached"
+        return BackendUnavailableError(f"Redis at {self.address} {problem} ({message})")
+
+    def close(self) -> None:
+        """Close every pooled connection; the next command opens a new one."""
+        self.pool.disconnect()
+
+
+def _address(settings: Mapping[str, Any]) -> str:
+    if "path" in settings:
+        return str(settings["path"])
+    host = str(settings.get("host", "localhost"))
+    port = settings.get("port", 6379)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _check_ssl_options(uri: str, settings: Mapping[str, Any]) -> None:
+    ssl_options = sorted(name for name in settings if name.startswith("ssl_"))
+    if ssl_options and settings.get("connection_class") is not SSLConnection:
+        raise ConfigError(
+            f"the options {', '.join(ssl_options)} need a rediss:// URI (TLS); "
+            f"{redact_uri(uri)!r} is not one"
+        )
+
+
+def _fake_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    import fakeredis
+
+    fake = {
+        name: value
+        for name, value in settings.items()
+        if not name.startswith("ssl_") and name != "connection_class"
+    }
+    fake["connection_class"] = fakeredis.FakeRedisConnection
+    return fake
+
+
+def _check_connection_options(uri: str, settings: Mapping[str, Any]) -> None:
+    # Building a connection object opens no socket, and it is where redis-py
+    # refuses an unknown option; refuse it now rather than on first use.
+    connection_class = settings.get("connection_class", redis.Connection)
+    arguments = {k: v for k, v in settings.items() if k != "connection_class"}
+    try:
+        connection_class(**arguments)
+    except TypeError as error:
+        raise ConfigError(
+            f"Redis URI {redact_uri(uri)!r} or its options hold an option that "
+            f"redis-py does not take ({error}); allowed in backend_config: "
+            f"{', '.join(CONNECTION_OPTIONS)}, and any redis-py connection "
+            "option in the URI query"
+        ) from None
