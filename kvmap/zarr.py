@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import os
 import re
 import threading
@@ -247,9 +248,17 @@ class ZarrStore(BaseZarrStore):
     def _delete_under(self, prefix: str) -> None:
         keys = self._keys(prefix)
         if not prefix:
-            keys = _zarr_keys(keys)
+            keys = _zarr_keys(keys, self._root_is_an_array(keys))
         for batch in batched(keys, BATCH_SIZE):
             self._delete_keys(batch)
+
+    def _root_is_an_array(self, keys: builtins.list[str]) -> bool:
+        if ".zarray" in keys:
+            return True
+        if "zarr.json" not in keys:
+            return False
+        metadata = json.loads(bytes(self._read("zarr.json", None) or b"{}"))
+        return bool(metadata.get("node_type") == "array")
 
     def _delete_keys(self, keys: builtins.list[str]) -> None:
         if isinstance(self.store, Store):
@@ -292,18 +301,16 @@ def _to_bytes(key: str, value: Buffer) -> bytes:
     return value.to_bytes()
 
 
-def _zarr_keys(keys: list[str]) -> list[str]:
+def _zarr_keys(keys: list[str], root_is_an_array: bool) -> list[str]:
     """Return the keys of ``keys`` that zarr owns, for a delete at the root."""
     documents = [key for key in keys if key.rpartition("/")[2] in METADATA_NAMES]
-    folders = {key.rpartition("/")[0] for key in documents}
-    root_is_a_node = "" in folders
-    folders.discard("")
+    folders = {key.rpartition("/")[0] for key in documents} - {""}
     owned = []
     for key in keys:
         if (
             key.rpartition("/")[2] in METADATA_NAMES
             or any(key.startswith(folder + "/") for folder in folders)
-            or (root_is_a_node and _ROOT_CHUNK_KEY.fullmatch(key))
+            or (root_is_an_array and _ROOT_CHUNK_KEY.fullmatch(key))
         ):
             owned.append(key)
     return owned
