@@ -1,153 +1,425 @@
-"""The generic backend for any fsspec file system (s3, gcs, sftp, zip, ...)."""
+"""The generic backend for any fsspec file system (gcs, sftp, zip, http, ...)."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import logging
+import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Self
+from typing import Any, ClassVar, NoReturn, Self
+from urllib.parse import unquote
 
-import fsspec
-from fsspec.core import url_to_fs
-
+from kvmap.backends import uri_scheme
 from kvmap.backends.base import Backend, as_bytes
-from kvmap.errors import ReadOnlyError
-from kvmap.keys import check_key
-from kvmap.redact import redact_uri
+from kvmap.errors import ConfigError, InvalidKeyError, ReadOnlyError
+from kvmap.keys import RESERVED_SEGMENT_PREFIX, check_key
+from kvmap.redact import redact_options, redact_uri
 from kvmap.store import check_ttl
 
-__all__ = ["FsspecBackend"]
+__all__ = ["FLAT_PROTOCOLS", "READ_ONLY_PROTOCOLS", "VALUE_FILE", "FsspecBackend"]
 
+logger = logging.getLogger(__name__)
+
+#: Where the value of a key lives when the key is also a folder of other keys.
+VALUE_FILE = RESERVED_SEGMENT_PREFIX + "value"
 #: Protocols whose file systems can only be read.
 READ_ONLY_PROTOCOLS = frozenset({"http", "https"})
+#: Object stores, where ``"a"`` and ``"a/b"`` are unrelated names.
+FLAT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "oss"})
+#: Characters that make fsspec's bulk calls expand a path as a glob pattern.
+GLOB_CHARACTERS = re.compile(r"[*?\[]")
+
+_counter = itertools.count()
 
 
 class FsspecBackend(Backend):
     """Keep each value as one file or object of an fsspec file system.
 
-    ``uri`` names the root (``s3://bucket/prefix``, ``zip:///path/a.zip``...);
-    key ``"a/b"`` is the path ``<root>/a/b``. Every option reaches the file
-    system's constructor and nothing else. Values are ``bytes``. Only the
-    exceptions in ``missing_exceptions`` mean a missing key (``KeyError``);
-    every other error, such as a denied access or a timeout, is raised as it is.
+    ``uri`` names the root (``gcs://bucket/prefix``, ``sftp://host/folder``,
+    ``memory://name``...); key ``"a/b"`` is the path ``<root>/a/b``. Values
+    are ``bytes``. Every option except ``read_only`` goes to the file system's
+    constructor and nowhere else.
 
-    Batches use fsspec's bulk calls: ``getitems`` is one ``cat`` of a list of
-    paths and ``setitems`` one ``pipe`` (file systems such as s3fs run these
-    concurrently). Listing a prefix lists the folder the prefix names.
+    On object stores (``FLAT_PROTOCOLS``) names map one to one. On file
+    systems with folders, a key that is also a folder of other keys (``"a"``
+    beside ``"a/b"``) keeps its value in ``<root>/a/.kvmap-value``, as
+    :class:`~kvmap.backends.file.FileBackend` does.
+
+    Only the exceptions in ``missing_exceptions`` mean a missing key
+    (``KeyError``); every other error, such as a denied access or a timeout,
+    is raised, also from :meth:`getitems`. HTTP(S) stores and stores opened
+    with ``read_only=True`` raise :class:`~kvmap.errors.ReadOnlyError` for
+    writes and deletes before any request is sent.
+
+    ``getitems`` is one ``cat`` of a list of paths and ``setitems`` one
+    ``pipe`` of a dict: asynchronous file systems run them concurrently.
+    ``len()`` and iteration list every file under the root, O(number of keys);
+    listing a prefix lists only the folder that the prefix names.
 
     Notes
     -----
-    Safe across threads as far as the file system is (fsspec's own
-    file systems are). The store pickles to its URI and options and opens the
-    file system again where it is unpickled.
+    Safe across threads as far as the file system is (fsspec's own are). The
+    store pickles to its URI and options (credentials included) and opens the
+    file system again on first use after unpickling or in a forked child.
+    Moving a value into ``.kvmap-value`` takes several calls: two processes
+    writing ``"a"`` and ``"a/b"`` at the same moment can lose one value.
     """
 
+    options: ClassVar[Mapping[str, Any]] = {"read_only": bool}
     accepts_other_options = True
+    #: The exceptions that mean "no such file" rather than a failure.
     missing_exceptions: tuple[type[BaseException], ...] = (FileNotFoundError,)
+    #: Whether ``"a"`` and ``"a/b"`` can both be files without help.
+    flat: bool = False
 
-    def __init__(self, uri: str, **options: Any) -> None:
+    def __init__(self, uri: str, *, read_only: bool = False, **options: Any) -> None:
         self.uri = uri
         self.storage_options = options
-        self.read_only = uri.split("://", 1)[0] in READ_ONLY_PROTOCOLS
-        self._fs: fsspec.AbstractFileSystem | None = None
-        self._root = ""
+        self.protocol = uri_scheme(uri)
+        self.read_only = bool(read_only) or self.protocol in READ_ONLY_PROTOCOLS
+        self.flat = self.flat or self.protocol in FLAT_PROTOCOLS
+        self._fs: Any = None
+        self._base = ""
+        self._pid = 0
 
     @classmethod
     def from_uri(cls, uri: str, **options: Any) -> Self:
         return cls(uri, **options)
 
     @property
-    def fs(self) -> fsspec.AbstractFileSystem:
-        """The file system, opened on first use."""
-        if self._fs is None:
-            self._fs, root = url_to_fs(self.uri, **self.storage_options)
-            self._root = root.rstrip("/")
+    def fs(self) -> Any:
+        """The file system, opened on first use and again after a fork."""
+        # Two threads may both open it; the last one wins, which is harmless.
+        if self._fs is None or self._pid != os.getpid():
+            filesystem, root = self.open_filesystem()
+            logger.debug(
+                "opened %s for %s with options %s",
+                type(filesystem).__name__,
+                redact_uri(self.uri),
+                redact_options(self.storage_options),
+            )
+            self._base = root.rstrip("/") + "/" if root else ""
+            self._fs, self._pid = filesystem, os.getpid()
         return self._fs
 
-    def _path(self, key: str) -> str:
-        filesystem = self.fs
-        del filesystem
-        return self._root + "/" + check_key(key)
+    def open_filesystem(self) -> tuple[Any, str]:
+        """Return a new file system and the root path inside it."""
+        from fsspec.core import url_to_fs
 
-    def _check_writable(self, key: str) -> None:
+        try:
+            return url_to_fs(self.uri, **self.storage_options)  # type: ignore[no-any-return]
+        except (TypeError, ImportError) as error:
+            names = sorted(self.storage_options) or "none"
+            raise ConfigError(
+                f"cannot open {redact_uri(self.uri)!r} with options {names}: {error}"
+            ) from None
+
+    def close(self) -> None:
+        self._fs = None
+
+    def path(self, key: str) -> str:
+        """Return the path of ``key``'s file (without ``.kvmap-value``)."""
+        filesystem = self.fs  # sets self._base
+        del filesystem
+        return self._base + check_key(key)
+
+    def is_missing(self, error: BaseException) -> bool:
+        """Tell whether ``error``, raised for one path, means "no such file"."""
+        if isinstance(error, self.missing_exceptions):
+            return True
+        return not self.flat and isinstance(error, NotADirectoryError)
+
+    def translate(self, error: BaseException) -> BaseException:
+        """Return the error to raise for ``error`` (subclasses add context)."""
+        return error
+
+    def refuse_if_read_only(self, what: str) -> None:
+        """Raise ReadOnlyError when this store may not be changed."""
         if self.read_only:
-            raise ReadOnlyError(
-                f"cannot write or delete {key!r}: {redact_uri(self.uri)} is read-only"
-            )
+            raise ReadOnlyError(f"cannot {what}: {redact_uri(self.uri)} is read-only")
+
+    def _raise(self, error: BaseException) -> NoReturn:
+        translated = self.translate(error)
+        if translated is error:
+            raise error
+        raise translated from error
+
+    def _read(
+        self, path: str, start: int | None = None, end: int | None = None
+    ) -> bytes | None:
+        # Return the value at ``path``, or None when there is none.
+        paths = [path] if self.flat else [path, path + "/" + VALUE_FILE]
+        for candidate in paths:
+            try:
+                return bytes(self.fs.cat_file(candidate, start=start, end=end))
+            except IsADirectoryError:
+                if self.flat:
+                    raise
+            except Exception as error:
+                if not self.is_missing(error):
+                    self._raise(error)
+        return None
 
     def __getitem__(self, key: str) -> bytes:
-        path = self._path(key)
+        value = self._read(self.path(key))
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def getrange(self, key: str, start: int, stop: int | None = None) -> bytes:
+        if start < 0 or stop is None or stop < 0:
+            return self[key][start:stop]
+        if stop <= start:
+            if key not in self:
+                raise KeyError(key)
+            return b""
+        value = self._read(self.path(key), start, stop)
+        if value is None:
+            raise KeyError(key)
+        # A server that ignores ranges sends the whole value.
+        return value[start:stop] if len(value) > stop - start else value
+
+    def _kind(self, path: str) -> str | None:
+        # "file", "directory" or None; fsspec's isfile() would hide errors.
         try:
-            return bytes(self.fs.cat_file(path))
-        except self.missing_exceptions:
-            raise KeyError(key) from None
+            return str(self.fs.info(path)["type"])
+        except Exception as error:
+            if self.is_missing(error):
+                return None
+            self._raise(error)
+
+    def _value_path(self, path: str) -> str | None:
+        # The file that holds the value at ``path``, or None when missing.
+        kind = self._kind(path)
+        if kind == "file":
+            return path
+        if kind == "directory" and not self.flat:
+            value_path = path + "/" + VALUE_FILE
+            return value_path if self._kind(value_path) == "file" else None
+        return None
 
     def __contains__(self, key: object) -> bool:
-        return bool(self.fs.isfile(self._path(check_key(key))))
+        return self._value_path(self.path(check_key(key))) is not None
 
     def __setitem__(self, key: str, value: bytes) -> None:
-        self._check_writable(key)
-        self.fs.pipe_file(self._path(key), as_bytes(value, key))
+        self.refuse_if_read_only(f"write key {key!r}")
+        self.setitems({key: value})
 
     def __delitem__(self, key: str) -> None:
-        self._check_writable(key)
-        path = self._path(key)
-        if not self.fs.isfile(path):
+        self.refuse_if_read_only(f"delete key {key!r}")
+        path = self.path(key)
+        value_path = self._value_path(path)
+        if value_path is None:
             raise KeyError(key)
-        self.fs.rm_file(path)
+        self._call(self.fs.rm_file, value_path)
+        self._prune([path])
 
     def __len__(self) -> int:
         return sum(1 for _ in self.iter_keys())
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         folder = prefix.rpartition("/")[0]
-        top = self._path(folder) if folder else self.fs.root_marker + self._root
-        start = len(self._root) + 1
+        top = self.path(folder) if folder else self.path_of_root()
         try:
             paths = self.fs.find(top, withdirs=False)
-        except self.missing_exceptions:
-            return
+        except Exception as error:
+            if self.is_missing(error):
+                return
+            self._raise(error)
         for path in paths:
-            key = path[start:] if path.startswith(self._root) else path
-            if key.startswith(prefix) and key and not key.endswith("/"):
+            key = self.key_of(str(path))
+            if key is not None and key.startswith(prefix):
                 yield key
 
+    def path_of_root(self) -> str:
+        """Return the path of the root folder."""
+        return self._base.rstrip("/") or self.fs.root_marker
+
+    def key_of(self, path: str) -> str | None:
+        """Return the key stored at a listed ``path``, or None if it holds none."""
+        if not path.startswith(self._base) or path.endswith("/"):
+            return None
+        key = path[len(self._base) :]
+        if self.protocol in READ_ONLY_PROTOCOLS:
+            key = unquote(key)  # links in HTML listings are percent-encoded
+        if key.endswith("/" + VALUE_FILE) and not self.flat:
+            key = key[: -len(VALUE_FILE) - 1]
+        try:
+            return check_key(key)
+        except InvalidKeyError:
+            return None  # kvmap's own files, and names no key can have
+
     def getitems(self, keys: Iterable[str]) -> dict[str, bytes]:
-        paths = {self._path(key): key for key in keys}
-        if not paths:
-            return {}
-        found = self.fs.cat(list(paths), on_error="return")
-        if not isinstance(found, dict):
-            found = {next(iter(paths)): found}
-        values: dict[str, bytes] = {}
-        for path, value in found.items():
-            if isinstance(value, self.missing_exceptions):
-                continue
-            if isinstance(value, BaseException):
-                raise value
-            values[paths[path]] = bytes(value)
-        return values
+        paths = {self.path(key): key for key in keys}
+        found: dict[str, bytes] = {}
+        folders: dict[str, str] = {}
+        for path, result in self._cat_many(list(paths)).items():
+            if not isinstance(result, BaseException):
+                found[paths[path]] = bytes(result)
+            elif not self._absent(result):
+                self._raise(result)
+            elif not self.flat:
+                folders[path + "/" + VALUE_FILE] = paths[path]
+        for path, result in self._cat_many(list(folders)).items():
+            if not isinstance(result, BaseException):
+                found[folders[path]] = bytes(result)
+            elif not self._absent(result):
+                self._raise(result)
+        return found
+
+    def _absent(self, error: BaseException) -> bool:
+        if isinstance(error, IsADirectoryError):
+            return not self.flat
+        return self.is_missing(error)
+
+    def _cat_many(self, paths: list[str]) -> dict[str, Any]:
+        # One concurrent ``cat``; names with glob characters are read alone,
+        # because ``cat`` would expand them as patterns.
+        literal = [path for path in paths if not GLOB_CHARACTERS.search(path)]
+        results: dict[str, Any] = {}
+        if literal:
+            stripped = {self.fs._strip_protocol(path): path for path in literal}
+            returned = self.fs.cat(literal, on_error="return")
+            for path, result in returned.items():
+                results[stripped.get(path, path)] = result
+        for path in paths:
+            if path not in results:
+                try:
+                    results[path] = self.fs.cat_file(path)
+                except Exception as error:
+                    results[path] = error
+        return results
 
     def setitems(
         self,
         items: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
         ttl: float | None = None,
     ) -> None:
-        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        pairs = items.items() if isinstance(items, Mapping) else items
         if check_ttl(ttl):
-            super().setitems(pairs, ttl)
-        for key, _ in pairs[:1]:
-            self._check_writable(key)
-        self.fs.pipe({self._path(key): as_bytes(value, key) for key, value in pairs})
+            super().setitems(pairs, ttl)  # raises TTLNotSupportedError
+        self.refuse_if_read_only("write a batch of keys")
+        values = {self.path(key): as_bytes(value, key) for key, value in pairs}
+        if not values:
+            return
+        if self.flat:
+            self._call(self.fs.pipe, values)
+            return
+        folders = _folders_above(values)
+        targets = {self._target(path, folders): value for path, value in values.items()}
+        try:
+            self.fs.pipe(targets)
+        except (FileNotFoundError, FileExistsError, NotADirectoryError):
+            for path, value in values.items():
+                self._write_making_folders(path, value, folders)
+
+    def _call(self, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except Exception as error:
+            self._raise(error)
+
+    def _target(self, path: str, folders: set[str]) -> str:
+        # The file to write for ``path``: its value file if it is a folder,
+        # or becomes one in this batch.
+        if path in folders or self._kind(path) == "directory":
+            return path + "/" + VALUE_FILE
+        return path
+
+    def _write_making_folders(self, path: str, value: bytes, folders: set[str]) -> None:
+        folder, _, _ = path.rpartition("/")
+        current = self._base.rstrip("/")
+        relative = folder[len(self._base) :]
+        for segment in relative.split("/") if relative else []:
+            current = current + "/" + segment if current else segment
+            if self._kind(current) == "file":
+                self._move_into_folder(current)
+        self.fs.makedirs(folder, exist_ok=True)
+        self.fs.pipe_file(self._target(path, folders), value)
+
+    def _move_into_folder(self, path: str) -> None:
+        # The value of a key stands where a folder is needed: move it, by way
+        # of a temporary name that is never listed, to <path>/.kvmap-value.
+        parent = path.rpartition("/")[0]
+        name = f"{RESERVED_SEGMENT_PREFIX}moving-{os.getpid()}-{next(_counter)}"
+        temporary = parent + "/" + name if parent else name
+        self.fs.mv(path, temporary)
+        self.fs.makedirs(path, exist_ok=True)
+        self.fs.mv(temporary, path + "/" + VALUE_FILE)
 
     def delitems(self, keys: Iterable[str]) -> None:
-        paths = [self._path(key) for key in keys]
-        for key in paths[:1]:
-            self._check_writable(key)
-        present = [path for path in paths if self.fs.isfile(path)]
-        if present:
-            self.fs.rm(present)
+        self.refuse_if_read_only("delete a batch of keys")
+        paths = [self.path(key) for key in keys]
+        if self.flat:
+            self._remove_many(paths)
+            return
+        for path in paths:
+            for candidate in (path, path + "/" + VALUE_FILE):
+                with contextlib.suppress(IsADirectoryError):
+                    if self._remove_if_present(candidate):
+                        break
+        self._prune(paths)
+
+    def _remove_many(self, paths: list[str]) -> None:
+        # One bulk ``rm``; names with glob characters are deleted alone.
+        literal = [path for path in paths if not GLOB_CHARACTERS.search(path)]
+        try:
+            if literal:
+                self.fs.rm(literal)
+            literal_set = set(literal)
+            for path in paths:
+                if path not in literal_set:
+                    self._remove_if_present(path)
+        except Exception as error:
+            if not self.is_missing(error):
+                self._raise(error)
+            for path in paths:  # some file system refused a missing name
+                self._remove_if_present(path)
+
+    def _remove_if_present(self, path: str) -> bool:
+        try:
+            self.fs.rm_file(path)
+        except Exception as error:
+            if self.is_missing(error):
+                return False
+            self._raise(error)
+        return True
+
+    def _prune(self, paths: list[str]) -> None:
+        # Remove the folders that deletes left empty, deepest first, up to
+        # the root; a folder that is not empty stops the climb.
+        if self.flat:
+            return
+        folders = {path.rpartition("/")[0] for path in paths}
+        folders |= set(paths)
+        for folder in sorted(folders, key=len, reverse=True):
+            while len(folder) > len(self._base.rstrip("/")):
+                try:
+                    self.fs.rmdir(folder)
+                except OSError:
+                    break
+                folder = folder.rpartition("/")[0]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"uri": self.uri, "storage_options": self.storage_options}
+        return {
+            "uri": self.uri,
+            "read_only": self.read_only,
+            "storage_options": self.storage_options,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["uri"], **state["storage_options"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["uri"], read_only=state["read_only"], **state["storage_options"]
+        )
+
+
+def _folders_above(paths: Iterable[str]) -> set[str]:
+    folders: set[str] = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    return folders
