@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import kvmap  # noqa: E402
-from benchmarks.timing import compare, print_table  # noqa: E402
+import kvmap
+from benchmarks.timing import compare, print_table
 
 COUNT = 2000
 VALUE = os.urandom(100)
