@@ -93,6 +93,22 @@ class Store(MutableMapping[str, V]):
         """
         return self[key][start:stop]  # type: ignore[index, no-any-return]
 
+    def getranges(
+        self, keys: Iterable[str], start: int, stop: int | None = None
+    ) -> dict[str, V]:
+        """Return ``{key: value[start:stop]}`` for the keys found, as one batch.
+
+        Missing keys are left out. Backends with ranged reads fetch only the
+        ranges, concurrently where they can.
+        """
+        found: dict[str, V] = {}
+        for key in keys:
+            try:
+                found[key] = self.getrange(key, start, stop)
+            except KeyError:
+                continue
+        return found
+
     def set(self, key: str, value: V, ttl: float | None = None) -> None:
         """Store ``value`` under ``key``, to expire after ``ttl`` seconds.
 

@@ -212,3 +212,27 @@ def test_relative_path_is_resolved_when_the_store_is_made(tmp_path, monkeypatch)
     os.chdir("/")
     store["key"] = b"value"
     assert (tmp_path / "data" / "key").read_bytes() == b"value"
+
+
+def test_backends_from_the_entry_point_group_are_found(monkeypatch):
+    import kvmap.backends as backends
+
+    class Found:
+        name = "plugin"
+        value = "kvmap.backends.memory:MemoryBackend"
+
+    def entry_points(group):
+        assert group == "kvmap.backends"
+        return [Found()]
+
+    monkeypatch.setattr(backends, "entry_points", entry_points)
+    assert backend_class("plugin://x") is MemoryBackend
+
+
+def test_missing_optional_dependency_names_the_extra(monkeypatch):
+    import kvmap.backends as backends
+
+    monkeypatch.setitem(backends.EXTRAS, "kvmap_absent_backend", "absent")
+    register_backend("absent", "kvmap_absent_backend:Backend")
+    with pytest.raises(ConfigError, match=r"pip install 'kvmap\[absent\]'"):
+        backend_class("absent://x")

@@ -48,6 +48,9 @@ class MemoryBackend(Backend):
     def __getitem__(self, key: str) -> bytes:
         return self._data[check_key(key)]
 
+    def getrange(self, key: str, start: int, stop: int | None = None) -> bytes:
+        return self._data[check_key(key)][start:stop]
+
     def __setitem__(self, key: str, value: bytes) -> None:
         self._data[check_key(key)] = as_bytes(value, key)
 

@@ -67,6 +67,15 @@ class Layer(Store[V]):
         value: Any = self.decode(self.inner[key])
         return value[start:stop]  # type: ignore[no-any-return]
 
+    def getranges(
+        self, keys: Iterable[str], start: int, stop: int | None = None
+    ) -> dict[str, V]:
+        kind = type(self)
+        unchanged = kind.encode is Layer.encode and kind.decode is Layer.decode
+        if unchanged and isinstance(self.inner, Store):
+            return self.inner.getranges(keys, start, stop)
+        return super().getranges(keys, start, stop)
+
     def __setitem__(self, key: str, value: V) -> None:
         self.inner[key] = self.encode(value)
 

@@ -50,6 +50,16 @@ class PrefixLayer(Layer[V]):
         except KeyError:
             raise KeyError(key) from None
 
+    def getranges(
+        self, keys: Iterable[str], start: int, stop: int | None = None
+    ) -> dict[str, V]:
+        if not isinstance(self.inner, Store):
+            return super().getranges(keys, start, stop)
+        begin = len(self.prefix)
+        inner_keys = [self._inner_key(key) for key in keys]
+        found = self.inner.getranges(inner_keys, start, stop)
+        return {key[begin:]: value for key, value in found.items()}
+
     def __setitem__(self, key: str, value: V) -> None:
         self.inner[self._inner_key(key)] = value
 

@@ -123,19 +123,19 @@ class TTLLayer(Layer[Any]):
 
     def _live_keys(self, keys: Iterable[str]) -> Iterator[str]:
         for chunk in batched(keys, BATCH_SIZE):
+            heads = self._heads(chunk)
             now = self.clock()
             for key in chunk:
                 try:
-                    head = self._head(key)
-                    self._unwrap(head, now)
+                    self._unwrap(heads[key], now)
                 except (KeyError, struct.error):
-                    continue
+                    continue  # expired, or deleted since it was listed
                 yield key
 
-    def _head(self, key: str) -> Any:
+    def _heads(self, keys: list[str]) -> dict[str, Any]:
         if isinstance(self.inner, Store):
-            return self.inner.getrange(key, 0, _HEADER_LENGTH)
-        return self.inner[key]
+            return self.inner.getranges(keys, 0, _HEADER_LENGTH)
+        return self.getitems_inner(keys)
 
     def getitems(self, keys: Iterable[str]) -> dict[str, Any]:
         stored = self.getitems_inner(keys)
