@@ -11,32 +11,20 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Self
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from kvmap.backends.base import Backend, as_bytes
 from kvmap.backends.sql_engine import database_url, is_memory, open_engine, unavailable
-from kvmap.backends.sql_schema import (
-    check_table_name,
-    create_missing_table,
-    is_live,
-    key_table,
-    prefix_end,
-    upsert,
-)
+from kvmap.backends.sql_schema import check_table_name, create_missing_table, key_table
+from kvmap.backends.sql_statements import Statements, chunk_rows
 from kvmap.errors import ConfigError, ProcessLocalError
 from kvmap.keys import check_key, check_prefix
 from kvmap.store import BATCH_SIZE, batched, check_ttl
 
 __all__ = ["SQLBackend"]
 
-#: A batch write starts a new statement after this many bytes of values.
-CHUNK_BYTES = 4 << 20
-
 _MEMORY_STORES: weakref.WeakValueDictionary[str, SQLBackend] = (
-    weakref.WeakValueDictionary()
-)
-_ALL_STORES: weakref.WeakValueDictionary[int, SQLBackend] = (
     weakref.WeakValueDictionary()
 )
 
@@ -97,9 +85,7 @@ class SQLBackend(Backend):
         pool_size: int = 5,
         engine_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if isinstance(pool_size, bool) or not isinstance(pool_size, int):
-            pool_size = -1
-        if pool_size < 1:
+        if type(pool_size) is not int or pool_size < 1:
             raise ConfigError(
                 f"backend option 'sql.pool_size'={pool_size!r} is not valid: "
                 "expected an int >= 1"
@@ -112,6 +98,7 @@ class SQLBackend(Backend):
         self.pool_size = pool_size
         self.engine_kwargs = dict(engine_kwargs or {})
         self._engine: Engine | None = None
+        self._sql: Statements | None = None
         self._table_ready = False
         self._engine_lock = threading.Lock()
         self._lock: Any = contextlib.nullcontext()
@@ -120,48 +107,17 @@ class SQLBackend(Backend):
             self._lock = threading.RLock()
             self._memory_token = f"{os.getpid()}-{uuid.uuid4().hex}"
             _MEMORY_STORES[self._memory_token] = self
-        _ALL_STORES[id(self)] = self
-        self._prepare_statements()
 
     @classmethod
     def from_uri(cls, uri: str, **options: Any) -> Self:
         sql = options.pop("sql", None) or {}
-        if options or not isinstance(sql, Mapping):
+        names = {"table", "pool_size", "engine_kwargs"}
+        if options or not isinstance(sql, Mapping) or set(sql) - names:
             raise ConfigError(
-                f"unknown option(s) {sorted(options) or ['sql']} for SQLBackend; "
-                "allowed: sql.table, sql.pool_size, sql.engine_kwargs"
-            )
-        unknown = set(sql) - {"table", "pool_size", "engine_kwargs"}
-        if unknown:
-            raise ConfigError(
-                f"unknown option(s) {sorted(unknown)} for SQLBackend; "
-                "allowed: sql.table, sql.pool_size, sql.engine_kwargs"
+                f"unknown options {options or sql!r} for SQLBackend; allowed: "
+                "sql.table, sql.pool_size, sql.engine_kwargs"
             )
         return cls(uri, **sql)
-
-    def _prepare_statements(self) -> None:
-        table, columns = self.table, self.table.c
-        self._select_one = select(columns.value, columns.expires_at).where(
-            columns.key == _param("key")
-        )
-        self._select_expiry = select(columns.expires_at).where(
-            columns.key == _param("key")
-        )
-        self._select_many = select(columns.key, columns.value, columns.expires_at)
-        self._select_many = self._select_many.where(
-            columns.key.in_(_param("keys", expanding=True))
-        )
-        self._upsert_one = upsert(self.dialect_name, table, [])
-        self._delete_live = delete(table).where(columns.key == _param("key"))
-        self._delete_live = self._delete_live.where(is_live(table))
-        self._delete_expired = delete(table).where(
-            columns.key.in_(_param("keys", expanding=True)),
-            columns.expires_at <= _param("now"),
-        )
-        self._delete_many = delete(table).where(
-            columns.key.in_(_param("keys", expanding=True))
-        )
-        self._count = select(func.count()).select_from(table).where(is_live(table))
 
     @property
     def engine(self) -> Engine:
@@ -173,44 +129,44 @@ class SQLBackend(Backend):
             if self._engine is None:
                 kwargs = self.engine_kwargs
                 self._engine = open_engine(self.url, self.pool_size, kwargs)
+                self._sql = Statements(self.table, self._engine.dialect)
             if not self._table_ready:
-                self._create_table(self._engine)
+                with self._open(self._engine) as connection:
+                    create_missing_table(connection, self.table)
+                self._table_ready = True
             return self._engine
 
-    def _create_table(self, engine: Engine) -> None:
+    @contextlib.contextmanager
+    def _open(self, engine: Engine) -> Iterator[Connection]:
+        """Lend a connection of ``engine``; a lost database raises as unavailable."""
         try:
-            create_missing_table(engine, self.table)
+            connection = engine.connect()
+        except DBAPIError as error:
+            raise unavailable(self.url, error) from error
+        try:
+            with connection:
+                yield connection
         except DBAPIError as error:
             if error.connection_invalidated:
                 raise unavailable(self.url, error) from error
             raise
-        self._table_ready = True
 
     @contextlib.contextmanager
-    def _connect(self, write: bool = False) -> Iterator[Connection]:
-        """Lend a connection, in a transaction if ``write``; name lost servers."""
-        engine = self.engine
-        with self._lock:
-            try:
-                connection = engine.connect()
-            except DBAPIError as error:
-                raise unavailable(self.url, error) from error
-            try:
-                with connection:
-                    if not write:
-                        yield connection
-                        return
-                    with connection.begin():
-                        yield connection
-            except DBAPIError as error:
-                if error.connection_invalidated:
-                    raise unavailable(self.url, error) from error
-                raise
+    def _connect(self, write: bool = False) -> Iterator[tuple[Connection, Statements]]:
+        """Lend a connection and the statements, in a transaction if ``write``."""
+        engine, sql = self.engine, self._sql
+        assert sql is not None
+        with self._lock, self._open(engine) as connection:
+            if not write:
+                yield connection, sql
+                return
+            with connection.begin():
+                yield connection, sql
 
     def __getitem__(self, key: str) -> bytes:
         key = check_key(key)
-        with self._connect() as connection:
-            row = connection.execute(self._select_one, {"key": key}).first()
+        with self._connect() as (connection, sql):
+            row = connection.execute(sql.select_value, {"key": key}).first()
         if row is None:
             raise KeyError(key)
         value, expires_at = row
@@ -221,8 +177,8 @@ class SQLBackend(Backend):
 
     def __contains__(self, key: object) -> bool:
         key = check_key(key)
-        with self._connect() as connection:
-            row = connection.execute(self._select_expiry, {"key": key}).first()
+        with self._connect() as (connection, sql):
+            row = connection.execute(sql.select_expiry, {"key": key}).first()
         if row is None:
             return False
         if row[0] is not None and row[0] <= time.time():
@@ -238,45 +194,37 @@ class SQLBackend(Backend):
         key = check_key(key)
         data, expires_at = as_bytes(value, key), _expiry(check_ttl(ttl))
         row = {"key": key, "value": data, "expires_at": expires_at}
-        with self._connect(write=True) as connection:
-            connection.execute(self._upsert_one, row)
+        with self._connect(write=True) as (connection, sql):
+            connection.execute(sql.upsert, row)
 
     def __delitem__(self, key: str) -> None:
         key = check_key(key)
         now = time.time()
-        with self._connect(write=True) as connection:
-            deleted = connection.execute(self._delete_live, {"key": key, "now": now})
+        with self._connect(write=True) as (connection, sql):
+            deleted = connection.execute(sql.delete_live, {"key": key, "now": now})
             if deleted.rowcount == 0:
-                parameters = {"keys": [key], "now": now}
-                connection.execute(self._delete_expired, parameters)
+                connection.execute(sql.delete_expired, {"keys": [key], "now": now})
         if deleted.rowcount == 0:
             raise KeyError(key)
 
     def __len__(self) -> int:
-        with self._connect() as connection:
-            count = connection.execute(self._count, {"now": time.time()}).scalar()
+        with self._connect() as (connection, sql):
+            count = connection.execute(sql.count, {"now": time.time()}).scalar()
         return int(count or 0)
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Yield the keys under ``prefix`` in code point order, a page at a time."""
         prefix = check_prefix(prefix)
-        columns = self.table.c
-        end = prefix_end(prefix)
-        page = select(columns.key).where(is_live(self.table))
-        if end is not None:
-            page = page.where(columns.key < end)
-        page = page.order_by(columns.key).limit(BATCH_SIZE)
-        after = page.where(columns.key > _param("last"))
-        statement = page.where(columns.key >= prefix) if prefix else page
         parameters: dict[str, Any] = {}
         while True:
             parameters["now"] = time.time()
-            with self._connect() as connection:
-                keys = connection.execute(statement, parameters).scalars().all()
+            with self._connect() as (connection, sql):
+                page = sql.page(prefix, after="last" in parameters)
+                keys = connection.execute(page, parameters).scalars().all()
             yield from keys
             if len(keys) < BATCH_SIZE:
                 return
-            statement, parameters["last"] = after, keys[-1]
+            parameters["last"] = keys[-1]
 
     def getitems(self, keys: Iterable[str]) -> dict[str, bytes]:
         """Return ``{key: value}`` for the live keys, one query per 1000 keys."""
@@ -284,10 +232,14 @@ class SQLBackend(Backend):
         found: dict[str, bytes] = {}
         expired: list[str] = []
         now = time.time()
-        with self._connect() as connection:
+        with self._connect() as (connection, sql):
             for chunk in batched(wanted, BATCH_SIZE):
-                rows = connection.execute(self._select_many, {"keys": chunk})
-                for key, value, expires_at in rows:
+                parameters = tuple(sql.key_parameter(key) for key in chunk)
+                rows = connection.exec_driver_sql(
+                    sql.select_rows(len(chunk)), parameters
+                )
+                for stored_key, value, expires_at in rows:
+                    key = sql.key_result(stored_key)
                     if expires_at is not None and expires_at <= now:
                         expired.append(key)
                     else:
@@ -304,48 +256,45 @@ class SQLBackend(Backend):
         """Store every pair in one transaction, one upsert per 1000 keys."""
         expires_at = _expiry(check_ttl(ttl))
         pairs = items.items() if isinstance(items, Mapping) else items
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[str, tuple[str, bytes, float | None]] = {}
         for key, value in pairs:
             key = check_key(key)
-            data = as_bytes(value, key)
-            rows[key] = {"key": key, "value": data, "expires_at": expires_at}
+            rows[key] = (key, as_bytes(value, key), expires_at)
         if not rows:
             return
-        with self._connect(write=True) as connection:
-            for chunk in _chunks(list(rows.values())):
-                if len(chunk) == 1:
-                    connection.execute(self._upsert_one, chunk[0])
-                else:
-                    connection.execute(upsert(self.dialect_name, self.table, chunk))
+        with self._connect(write=True) as (connection, sql):
+            for chunk in chunk_rows(list(rows.values())):
+                parameters = tuple(sql.upsert_parameters(chunk))
+                connection.exec_driver_sql(sql.upsert_rows(len(chunk)), parameters)
 
     def delitems(self, keys: Iterable[str]) -> None:
         """Delete the keys in one transaction, one query per 1000 keys."""
         doomed = list(dict.fromkeys(check_key(key) for key in keys))
         if not doomed:
             return
-        with self._connect(write=True) as connection:
+        with self._connect(write=True) as (connection, sql):
             for chunk in batched(doomed, BATCH_SIZE):
-                connection.execute(self._delete_many, {"keys": chunk})
+                connection.execute(sql.delete_keys, {"keys": chunk})
 
     def clear(self) -> None:
         """Delete every row of the table, live or expired, in one statement."""
-        with self._connect(write=True) as connection:
-            connection.execute(delete(self.table))
+        with self._connect(write=True) as (connection, sql):
+            connection.execute(sql.delete_all)
 
     def purge_expired(self) -> int:
         """Delete every expired row now; return how many were deleted."""
-        statement = delete(self.table).where(self.table.c.expires_at <= _param("now"))
-        with self._connect(write=True) as connection:
-            result = connection.execute(statement, {"now": time.time()})
+        with self._connect(write=True) as (connection, sql):
+            result = connection.execute(sql.purge, {"now": time.time()})
         return int(result.rowcount)
 
     def _forget_expired(self, keys: list[str]) -> None:
         # Only rows still expired are deleted: a writer that renewed a key
         # since it was read keeps its new value.
-        parameters = {"now": time.time()}
-        with self._connect(write=True) as connection:
+        now = time.time()
+        with self._connect(write=True) as (connection, sql):
             for chunk in batched(keys, BATCH_SIZE):
-                connection.execute(self._delete_expired, {**parameters, "keys": chunk})
+                parameters = {"keys": chunk, "now": now}
+                connection.execute(sql.delete_expired, parameters)
 
     def close(self) -> None:
         """Close the pooled connections; they reopen if the store is used again.
@@ -367,28 +316,8 @@ class SQLBackend(Backend):
         return (_reopen, (type(self), self.uri, options))
 
 
-def _param(name: str, expanding: bool = False) -> Any:
-    return bindparam(name, expanding=expanding)
-
-
 def _expiry(seconds: float) -> float | None:
     return time.time() + seconds if seconds else None
-
-
-def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """Yield runs of at most 1000 rows and about ``CHUNK_BYTES`` of values."""
-    chunk: list[dict[str, Any]] = []
-    size = 0
-    for row in rows:
-        if chunk and (
-            len(chunk) == BATCH_SIZE or size + len(row["value"]) > CHUNK_BYTES
-        ):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(row)
-        size += len(row["value"])
-    if chunk:
-        yield chunk
 
 
 def _reopen(kind: type[SQLBackend], uri: str, options: dict[str, Any]) -> SQLBackend:
@@ -404,13 +333,3 @@ def _find_memory_store(token: str) -> SQLBackend:
             "only in the process that made it. Use a SQLite file to share it."
         )
     return store
-
-
-def _after_fork_in_child() -> None:
-    # Pooled connections belong to the parent; the child opens its own.
-    for store in list(_ALL_STORES.values()):
-        if store._engine is not None and not store._memory_token:
-            store._engine.dispose(close=False)
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,9 @@ SUPPORTED_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb")
 SQLITE_BUSY_TIMEOUT = 30.0
 #: Seconds a PostgreSQL connection attempt may take before failing.
 CONNECT_TIMEOUT = 10
+
+# Engines whose pooled connections a forked child must not share.
+_POOLED_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 # Without a named driver, use the first of these that is installed.
 _DRIVERS = {
@@ -115,6 +119,8 @@ def open_engine(url: URL, pool_size: int, engine_kwargs: Mapping[str, Any]) -> E
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite" and not is_memory(url):
         event.listen(engine, "connect", _use_wal)
+    if not is_memory(url):
+        _POOLED_ENGINES.add(engine)
     logger.debug(
         "created engine for %s (pool %s)",
         describe_database(url),
@@ -152,3 +158,14 @@ def unavailable(url: URL, error: BaseException) -> BackendUnavailableError:
     return BackendUnavailableError(
         f"cannot reach the {describe_database(url)} ({shown}): {reason}"
     )
+
+
+def _after_fork_in_child() -> None:
+    # The parent's pooled connections stay the parent's; the child makes new
+    # ones. An in-memory SQLite connection is the database: the child keeps
+    # its copy.
+    for engine in list(_POOLED_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -21,14 +21,14 @@ index part of a table, so there :meth:`SQLBackend.purge_expired` scans it.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Double,
-    Engine,
     Index,
     LargeBinary,
     MetaData,
@@ -59,6 +59,8 @@ __all__ = [
     "prefix_end",
     "upsert",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: The dialect names that speak MySQL's SQL.
 MYSQL_DIALECTS = frozenset({"mysql", "mariadb"})
@@ -135,26 +137,33 @@ def key_table(name: str, schema: str | None = None) -> Table:
     return table
 
 
-def create_missing_table(engine: Engine, table: Table) -> bool:
+def create_missing_table(connection: Connection, table: Table) -> bool:
     """Create ``table`` if it does not exist yet; return whether it was created.
 
     Several processes may race to create it: the losers see it exist and go on.
     """
-    if inspect(engine).has_table(table.name, schema=table.schema):
+    if _has_table(connection, table):
         return False
     try:
-        with engine.begin() as connection:
+        with connection.begin():
             connection.execute(CreateTable(table, if_not_exists=True))
-            if engine.dialect.name not in MYSQL_DIALECTS:
+            if connection.dialect.name not in MYSQL_DIALECTS:
                 for index in table.indexes:
                     connection.execute(CreateIndex(index, if_not_exists=True))
     except DBAPIError:
         # PostgreSQL's IF NOT EXISTS is not atomic: a concurrent creator can
         # still make it fail. The table then exists, made by the other one.
-        if not inspect(engine).has_table(table.name, schema=table.schema):
+        if not _has_table(connection, table):
             raise
         return False
+    logger.debug("created table %s", table.fullname)
     return True
+
+
+def _has_table(connection: Connection, table: Table) -> bool:
+    found = inspect(connection).has_table(table.name, schema=table.schema)
+    connection.rollback()
+    return found
 
 
 def is_live(table: Table) -> ColumnElement[bool]:
@@ -163,30 +172,19 @@ def is_live(table: Table) -> ColumnElement[bool]:
     return or_(expires_at.is_(None), expires_at > bindparam("now"))
 
 
-def upsert(dialect_name: str, table: Table, rows: Sequence[dict[str, Any]]) -> Insert:
-    """Return the dialect's insert-or-replace statement for ``rows``.
+def upsert(dialect_name: str, table: Table) -> Insert:
+    """Return the dialect's insert-or-replace of one row.
 
-    With no rows, the statement takes ``key``, ``value`` and ``expires_at`` as
-    parameters, for one row per execution.
+    Its parameters are ``key``, ``value`` and ``expires_at``.
     """
     statement: Any
     if dialect_name in MYSQL_DIALECTS:
         statement = mysql.insert(table)
-        statement = statement.values(list(rows)) if rows else statement
         return statement.on_duplicate_key_update(  # type: ignore[no-any-return]
             value=statement.inserted.value,
             expires_at=statement.inserted.expires_at,
         )
-    if dialect_name == "postgresql":
-        statement = postgresql.insert(table)
-    elif dialect_name == "sqlite":
-        statement = sqlite.insert(table)
-    else:
-        raise ConfigError(
-            f"the SQL backend supports sqlite, postgresql, mysql and mariadb, "
-            f"not {dialect_name!r}"
-        )
-    statement = statement.values(list(rows)) if rows else statement
+    statement = (sqlite if dialect_name == "sqlite" else postgresql).insert(table)
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=[table.c.key],
         set_={
