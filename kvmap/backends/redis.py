@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import islice
 from typing import Any, ClassVar, Self
 
 from kvmap.backends.base import Backend, as_bytes
@@ -183,19 +182,19 @@ class RedisBackend(Backend):
 
     def getitems(self, keys: Iterable[str]) -> dict[str, bytes]:
         wanted = list(keys)
-        names = [self._name(key) for key in wanted]
-        found: dict[str, bytes] = {}
-        if not names:
-            return found
-        chunks = [names[i : i + BATCH_SIZE] for i in range(0, len(names), BATCH_SIZE)]
-        if len(chunks) == 1:
-            values = self._call("MGET", *names)
+        start = self._name_prefix
+        names = [start + check_key(key) for key in wanted]
+        if len(names) <= BATCH_SIZE:
+            values = self._call("MGET", *names) if names else []
         else:
-            values = [v for chunk in self._pipeline("MGET", chunks) for v in chunk]
-        for key, value in zip(wanted, values, strict=True):
-            if value is not None:
-                found[key] = value
-        return found
+            chunks = batched(names, BATCH_SIZE)
+            replies = self._send([("MGET", *chunk) for chunk in chunks])
+            values = [value for reply in replies for value in reply]
+        return {
+            key: value
+            for key, value in zip(wanted, values, strict=True)
+            if value is not None
+        }
 
     def setitems(
         self,
@@ -204,11 +203,11 @@ class RedisBackend(Backend):
     ) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
         milliseconds = _milliseconds(ttl)
-        iterator = iter(pairs)
-        while chunk := list(islice(iterator, PIPELINE_SIZE)):
-            stored = [(self._name(key), as_bytes(v, key)) for key, v in chunk]
+        start = self._name_prefix
+        for chunk in batched(pairs, PIPELINE_SIZE):
+            stored = [(start + check_key(k), as_bytes(v, k)) for k, v in chunk]
             if milliseconds:
-                commands = [("SET", n, v, "PX", milliseconds) for n, v in stored]
+                commands = [("SET", *pair, "PX", milliseconds) for pair in stored]
             else:
                 commands = [
                     ("MSET", *(part for pair in group for part in pair))
@@ -234,9 +233,6 @@ class RedisBackend(Backend):
             return self._execute(*command)
         except UNAVAILABLE as error:
             raise self._unavailable(error) from None
-
-    def _pipeline(self, name: str, chunks: list[list[str]]) -> list[Any]:
-        return self._send([(name, *chunk) for chunk in chunks])
 
     def _send(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         if len(commands) == 1:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import atexit
+import ctypes
 import shutil
 import signal
 import socket
@@ -74,7 +75,10 @@ class OwnRedisServer:
         command += ["--dir", self.folder, "--dbfilename", "dump.rdb"]
         command += ["--save", "", "--appendonly", "no", *self.arguments]
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_stop_with_parent,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -103,6 +107,15 @@ class OwnRedisServer:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _stop_with_parent() -> None:
+    # Linux: the server gets SIGTERM when the test process dies, even killed.
+    try:
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 _session_server: OwnRedisServer | None = None
