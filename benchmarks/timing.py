@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -28,13 +29,18 @@ def compare(
 ) -> list[tuple[str, float]]:
     """Time every operation in turn, ``rounds`` times; best µs/op of each.
 
-    Rounds interleave the candidates, so a burst of load from elsewhere on a
-    shared machine hits them all alike instead of one of them.
+    Rounds interleave the candidates in a shuffled order, so a burst of load
+    from elsewhere on a shared machine, or the disk writeback that one
+    candidate leaves behind, does not always land on the same neighbour.
     """
     best = dict.fromkeys(operations, float("inf"))
+    order = list(operations)
+    shuffler = random.Random(0)
     for _ in range(rounds):
-        for name, operation in operations.items():
-            best[name] = min(best[name], per_op_microseconds(operation, count))
+        shuffler.shuffle(order)
+        for name in order:
+            micros = per_op_microseconds(operations[name], count)
+            best[name] = min(best[name], micros)
     return list(best.items())
 
 

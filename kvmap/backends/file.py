@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
 import os
 import stat
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Self
 
 from kvmap.backends.base import Backend, as_bytes
+from kvmap.backends.file_io import (
+    VALUE_FILE,
+    flush_folder,
+    read_file,
+    read_range,
+    remove_quietly,
+    replace,
+    write_all,
+)
 from kvmap.errors import ConfigError
 from kvmap.keys import RESERVED_SEGMENT_PREFIX, check_key
 
 __all__ = ["FileBackend"]
 
-#: Where the value of a key lives when the key is also a folder of other keys.
-VALUE_FILE = RESERVED_SEGMENT_PREFIX + "value"
 TEMPORARY_PREFIX = RESERVED_SEGMENT_PREFIX + "tmp-"
 
-_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _MISSING = (FileNotFoundError, NotADirectoryError)
 _counter = itertools.count()
@@ -76,13 +80,13 @@ class FileBackend(Backend):
     def __getitem__(self, key: str) -> bytes:
         path = self._path(key)
         try:
-            return _read_file(path)
+            return read_file(path)
         except _MISSING:
             raise KeyError(key) from None
         except IsADirectoryError:
             pass
         try:
-            return _read_file(path + "/" + VALUE_FILE)
+            return read_file(path + "/" + VALUE_FILE)
         except _MISSING:
             raise KeyError(key) from None
 
@@ -91,13 +95,13 @@ class FileBackend(Backend):
             return self[key][start:stop]
         path = self._path(key)
         try:
-            return _read_range(path, start, stop)
+            return read_range(path, start, stop)
         except _MISSING:
             raise KeyError(key) from None
         except IsADirectoryError:
             pass
         try:
-            return _read_range(path + "/" + VALUE_FILE, start, stop)
+            return read_range(path + "/" + VALUE_FILE, start, stop)
         except _MISSING:
             raise KeyError(key) from None
 
@@ -117,12 +121,12 @@ class FileBackend(Backend):
         folder = path.rpartition("/")[0]
         temporary = self._write_temporary(folder, data, key)
         try:
-            _replace(temporary, path)
+            replace(temporary, path)
         except BaseException:
-            _remove_quietly(temporary)
+            remove_quietly(temporary)
             raise
         if self.durable:
-            _flush_folder(folder)
+            flush_folder(folder)
 
     def __delitem__(self, key: str) -> None:
         path = self._path(key)
@@ -164,12 +168,12 @@ class FileBackend(Backend):
                     raise
                 self._make_folder(folder)
         try:
-            _write_all(descriptor, data)
+            write_all(descriptor, data)
             if self.durable:
                 os.fsync(descriptor)
         except BaseException:
             os.close(descriptor)
-            _remove_quietly(temporary)
+            remove_quietly(temporary)
             raise
         os.close(descriptor)
         return temporary
@@ -235,103 +239,3 @@ def _walk(top: str, base: str, start: str) -> Iterator[str]:
             yield from _walk(entry.path, base + name + "/", "")
         else:
             yield base + name
-
-
-def _read_file(path: str) -> bytes:
-    descriptor = os.open(path, _READ)
-    try:
-        size = os.fstat(descriptor).st_size
-        data = os.read(descriptor, size)
-        if len(data) == size:
-            return data
-        chunks = [data]
-        while chunk := os.read(descriptor, 1 << 24):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(descriptor)
-
-
-def _read_range(path: str, start: int, stop: int | None) -> bytes:
-    descriptor = os.open(path, _READ)
-    try:
-        if stop is None:
-            stop = os.fstat(descriptor).st_size
-        if stop <= start:
-            os.fstat(descriptor)  # still fail on a folder or a missing file
-            os.read(descriptor, 0)
-            return b""
-        return os.pread(descriptor, stop - start, start)
-    finally:
-        os.close(descriptor)
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(descriptor, view)
-        view = view[written:]
-
-
-def _replace(temporary: str, path: str) -> None:
-    if _exchange is not None and _exchange_files(temporary, path):
-        return
-    try:
-        os.replace(temporary, path)
-    except IsADirectoryError:
-        os.replace(temporary, path + "/" + VALUE_FILE)
-
-
-def _exchange_files(temporary: str, path: str) -> bool:
-    # Replacing a file by renaming over it makes ext4 flush the new file's
-    # data at once (its auto_da_alloc safeguard), which triples the cost of a
-    # small write. Swapping the two names in one atomic step and unlinking the
-    # old file afterwards avoids that flush. Readers see the old or the new
-    # value at every moment. A crash between the swap and the unlink leaves a
-    # .kvmap-tmp-* file holding the old value, which is never listed.
-    assert _exchange is not None
-    if _exchange(_AT_FDCWD, temporary.encode(), _AT_FDCWD, path.encode(), 2) != 0:
-        return False  # no file to swap with (or no support): rename instead
-    try:
-        os.unlink(temporary)
-    except IsADirectoryError:
-        # The key is also a folder: swap back, and write its value file.
-        _exchange(_AT_FDCWD, temporary.encode(), _AT_FDCWD, path.encode(), 2)
-        os.replace(temporary, path + "/" + VALUE_FILE)
-    return True
-
-
-def _load_exchange() -> Any:
-    """Return libc's renameat2 where the platform has it, else None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_uint,
-    ]
-    function.restype = ctypes.c_int
-    return function
-
-
-_AT_FDCWD = -100
-_exchange = _load_exchange()
-
-
-def _flush_folder(folder: str) -> None:
-    descriptor = os.open(folder, _READ)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
