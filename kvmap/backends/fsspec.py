@@ -315,9 +315,9 @@ class FsspecBackend(Backend):
             for path, value in values.items():
                 self._write_making_folders(path, value, folders)
 
-    def _call(self, method: Any, *args: Any) -> Any:
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(*args)
+            return method(*args, **kwargs)
         except Exception as error:
             self._raise(error)
 
