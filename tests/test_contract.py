@@ -11,7 +11,7 @@ from collections.abc import KeysView, MutableMapping
 
 import pytest
 
-from kvmap import InvalidKeyError, ReadOnlyError
+from kvmap import InvalidKeyError, ReadOnlyError, get_store
 from kvmap.backends.memory import MemoryBackend
 from kvmap.errors import ProcessLocalError
 
@@ -21,13 +21,6 @@ def _fill(store, count=3):
     for key, value in pairs.items():
         store[key] = value
     return pairs
-
-
-def _own_memory(store):
-    layer = store
-    while hasattr(layer, "inner"):
-        layer = layer.inner
-    return isinstance(layer, MemoryBackend)
 
 
 def test_store_is_a_mutable_mapping(store):
@@ -276,17 +269,19 @@ def test_pickled_store_reads_the_same_data(store):
     assert store["other"] == b"written by the copy"
 
 
-def test_memory_store_refuses_to_unpickle_in_another_process(store):
-    if not _own_memory(store):
-        pytest.skip("only the memory backend is process-local")
-    payload = pickle.dumps(store)
-    layer = store
-    while hasattr(layer, "inner"):
-        layer = layer.inner
-    layer._pid = -1  # pretend the pickle was made by another process
+@pytest.mark.parametrize(
+    "make", [MemoryBackend, lambda: get_store("memory://")], ids=["bare", "stack"]
+)
+def test_memory_store_refuses_to_unpickle_in_another_process(make):
+    store = make()
+    store["key"] = b"value"
+    assert pickle.loads(pickle.dumps(store))["key"] == b"value"
+    backend = store
+    while hasattr(backend, "inner"):
+        backend = backend.inner
+    backend._pid = -1  # as if the pickle had been made by another process
     with pytest.raises(ProcessLocalError, match="another process"):
         pickle.loads(pickle.dumps(store))
-    del payload
 
 
 def test_repr_names_the_backend(store):
