@@ -20,7 +20,15 @@ from typing import Any, TypeVar
 
 from kvmap.errors import TTLNotSupportedError
 
-__all__ = ["BATCH_SIZE", "PrefixKeysView", "Store", "batched", "check_ttl"]
+__all__ = [
+    "BATCH_SIZE",
+    "PrefixKeysView",
+    "Store",
+    "batched",
+    "check_ttl",
+    "pairs_of",
+    "read_found",
+]
 
 V = TypeVar("V")
 
@@ -59,13 +67,7 @@ class Store(MutableMapping[str, V]):
 
     def getitems(self, keys: Iterable[str]) -> dict[str, V]:
         """Return ``{key: value}`` for the given keys; missing keys are left out."""
-        found: dict[str, V] = {}
-        for key in keys:
-            try:
-                found[key] = self[key]
-            except KeyError:
-                continue
-        return found
+        return read_found(self, keys)
 
     def setitems(
         self,
@@ -73,8 +75,7 @@ class Store(MutableMapping[str, V]):
         ttl: float | None = None,
     ) -> None:
         """Store every ``(key, value)`` pair, each with ``ttl`` seconds to live."""
-        pairs = items.items() if isinstance(items, Mapping) else items
-        for key, value in pairs:
+        for key, value in pairs_of(items):
             self.set(key, value, ttl)
 
     def delitems(self, keys: Iterable[str]) -> None:
@@ -193,6 +194,24 @@ def check_ttl(ttl: Any) -> float:
             f"ttl must be a finite number of seconds >= 0 (0 for never), got {ttl!r}"
         )
     return float(ttl)
+
+
+def read_found(mapping: Mapping[str, V], keys: Iterable[str]) -> dict[str, V]:
+    """Read ``keys`` from any mapping one by one, leaving out missing keys."""
+    found: dict[str, V] = {}
+    for key in keys:
+        try:
+            found[key] = mapping[key]
+        except KeyError:
+            continue
+    return found
+
+
+def pairs_of(
+    items: Mapping[str, V] | Iterable[tuple[str, V]],
+) -> Iterable[tuple[str, V]]:
+    """Return the ``(key, value)`` pairs of a mapping or of an iterable of pairs."""
+    return items.items() if isinstance(items, Mapping) else items
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

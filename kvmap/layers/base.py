@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeVar
 
-from kvmap.store import Store, check_ttl
+from kvmap.store import Store, check_ttl, pairs_of, read_found
 
 __all__ = ["Layer"]
 
@@ -101,21 +101,15 @@ class Layer(Store[V]):
         """Read the stored (still encoded) values of ``keys`` as one batch."""
         if isinstance(self.inner, Store):
             return self.inner.getitems(keys)
-        found = {}
-        for key in keys:
-            try:
-                found[key] = self.inner[key]
-            except KeyError:
-                continue
-        return found
+        return read_found(self.inner, keys)
 
     def setitems(
         self,
         items: Mapping[str, V] | Iterable[tuple[str, V]],
         ttl: float | None = None,
     ) -> None:
-        pairs = items.items() if isinstance(items, Mapping) else items
-        self.setitems_inner({key: self.encode(value) for key, value in pairs}, ttl)
+        encoded = {key: self.encode(value) for key, value in pairs_of(items)}
+        self.setitems_inner(encoded, ttl)
 
     def delitems(self, keys: Iterable[str]) -> None:
         if isinstance(self.inner, Store):

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from kvmap.keys import check_key, check_prefix
 from kvmap.layers.base import Layer
-from kvmap.store import BATCH_SIZE, Store, batched
+from kvmap.store import BATCH_SIZE, Store, batched, pairs_of
 
 __all__ = ["PrefixLayer"]
 
@@ -94,8 +94,8 @@ class PrefixLayer(Layer[V]):
         items: Mapping[str, V] | Iterable[tuple[str, V]],
         ttl: float | None = None,
     ) -> None:
-        pairs = items.items() if isinstance(items, Mapping) else items
-        self.setitems_inner({self._inner_key(k): v for k, v in pairs}, ttl)
+        inner_items = {self._inner_key(key): value for key, value in pairs_of(items)}
+        self.setitems_inner(inner_items, ttl)
 
     def delitems(self, keys: Iterable[str]) -> None:
         super().delitems([self._inner_key(key) for key in keys])

@@ -15,6 +15,7 @@ from kvmap.auto_format import MARKER, NeedsPickle, dumps_typed, loads_typed
 from kvmap.backends.base import as_bytes
 from kvmap.errors import ConfigError, UnsafeValueError
 from kvmap.layers.base import Layer
+from kvmap.store import pairs_of
 
 __all__ = ["MODES", "SerializerLayer"]
 
@@ -187,8 +188,8 @@ class SerializerLayer(Layer[Any]):
         items: Mapping[str, Any] | Iterable[tuple[str, Any]],
         ttl: float | None = None,
     ) -> None:
-        pairs = items.items() if isinstance(items, Mapping) else items
-        self.setitems_inner({key: self.dumps(key, v) for key, v in pairs}, ttl)
+        encoded = {key: self.dumps(key, value) for key, value in pairs_of(items)}
+        self.setitems_inner(encoded, ttl)
 
     def _repr_settings(self) -> dict[str, Any]:
         settings: dict[str, Any] = {"mode": self.mode}

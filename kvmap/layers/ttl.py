@@ -9,7 +9,7 @@ from typing import Any
 
 from kvmap.auto_format import MARKER
 from kvmap.layers.base import Layer
-from kvmap.store import BATCH_SIZE, Store, batched, check_ttl
+from kvmap.store import BATCH_SIZE, Store, batched, check_ttl, pairs_of
 
 __all__ = ["TTLLayer"]
 
@@ -156,11 +156,12 @@ class TTLLayer(Layer[Any]):
         ttl: float | None = None,
     ) -> None:
         seconds = self._ttl(ttl)
-        pairs = items.items() if isinstance(items, Mapping) else items
         if self.native_ttl:
-            self.setitems_inner(dict(pairs), seconds)
+            self.setitems_inner(dict(pairs_of(items)), seconds)
             return
-        stored = {key: self.encode_with_ttl(value, seconds) for key, value in pairs}
+        stored = {
+            key: self.encode_with_ttl(value, seconds) for key, value in pairs_of(items)
+        }
         self.setitems_inner(stored, None)
 
     def purge_expired(self, prefix: str = "") -> int:
