@@ -150,8 +150,7 @@ class FsspecBackend(Backend):
         self, path: str, start: int | None = None, end: int | None = None
     ) -> bytes | None:
         # Return the value at ``path``, or None when there is none.
-        paths = [path] if self.flat else [path, path + "/" + VALUE_FILE]
-        for candidate in paths:
+        for candidate in self._candidates(path):
             try:
                 return bytes(self.fs.cat_file(candidate, start=start, end=end))
             except IsADirectoryError:
@@ -192,13 +191,21 @@ class FsspecBackend(Backend):
 
     def _value_path(self, path: str) -> str | None:
         # The file that holds the value at ``path``, or None when missing.
-        kind = self._kind(path)
-        if kind == "file":
-            return path
-        if kind == "directory" and not self.flat:
-            value_path = path + "/" + VALUE_FILE
-            return value_path if self._kind(value_path) == "file" else None
+        for candidate in self._candidates(path):
+            if self._kind(candidate) == "file":
+                return candidate
         return None
+
+    def _candidates(self, path: str) -> list[str]:
+        # Where the value at ``path`` may be, in the order to look. Web
+        # servers answer a folder's URL with a listing page, so on HTTP the
+        # value file comes first.
+        if self.flat:
+            return [path]
+        value_path = path + "/" + VALUE_FILE
+        if self.protocol in READ_ONLY_PROTOCOLS:
+            return [value_path, path]
+        return [path, value_path]
 
     def __contains__(self, key: object) -> bool:
         return self._value_path(self.path(check_key(key))) is not None
@@ -235,7 +242,8 @@ class FsspecBackend(Backend):
 
     def path_of_root(self) -> str:
         """Return the path of the root folder."""
-        return self._base.rstrip("/") or self.fs.root_marker
+        root_marker = self.fs.root_marker  # opening the file system sets _base
+        return self._base.rstrip("/") or root_marker
 
     def key_of(self, path: str) -> str | None:
         """Return the key stored at a listed ``path``, or None if it holds none."""
@@ -252,21 +260,22 @@ class FsspecBackend(Backend):
             return None  # kvmap's own files, and names no key can have
 
     def getitems(self, keys: Iterable[str]) -> dict[str, bytes]:
-        paths = {self.path(key): key for key in keys}
+        # One bulk read per place a value may be: 1 round on object stores,
+        # at most 2 where a key can also be a folder.
+        pending = {self.path(key): key for key in keys}
         found: dict[str, bytes] = {}
-        folders: dict[str, str] = {}
-        for path, result in self._cat_many(list(paths)).items():
-            if not isinstance(result, BaseException):
-                found[paths[path]] = bytes(result)
-            elif not self._absent(result):
-                self._raise(result)
-            elif not self.flat:
-                folders[path + "/" + VALUE_FILE] = paths[path]
-        for path, result in self._cat_many(list(folders)).items():
-            if not isinstance(result, BaseException):
-                found[folders[path]] = bytes(result)
-            elif not self._absent(result):
-                self._raise(result)
+        for place in range(1 if self.flat else 2):
+            candidates = {self._candidates(path)[place]: path for path in pending}
+            missing: dict[str, str] = {}
+            for candidate, result in self._cat_many(list(candidates)).items():
+                path = candidates[candidate]
+                if not isinstance(result, BaseException):
+                    found[pending[path]] = bytes(result)
+                elif self._absent(result):
+                    missing[path] = pending[path]
+                else:
+                    self._raise(result)
+            pending = missing
         return found
 
     def _absent(self, error: BaseException) -> bool:
@@ -356,7 +365,7 @@ class FsspecBackend(Backend):
             self._remove_many(paths)
             return
         for path in paths:
-            for candidate in (path, path + "/" + VALUE_FILE):
+            for candidate in self._candidates(path):
                 with contextlib.suppress(IsADirectoryError):
                     if self._remove_if_present(candidate):
                         break
