@@ -223,6 +223,10 @@ class FsspecBackend(Backend):
         self._call(self.fs.rm_file, value_path)
         self._prune([path])
 
+    def clear(self) -> None:
+        self.refuse_if_read_only("clear the store")
+        super().clear()
+
     def __len__(self) -> int:
         return sum(1 for _ in self.iter_keys())
 
