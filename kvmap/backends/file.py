@@ -91,8 +91,6 @@ class FileBackend(Backend):
             raise KeyError(key) from None
 
     def getrange(self, key: str, start: int, stop: int | None = None) -> bytes:
-        if start < 0 or (stop is not None and stop < 0):
-            return self[key][start:stop]
         path = self._path(key)
         try:
             return read_range(path, start, stop)

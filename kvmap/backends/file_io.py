@@ -47,8 +47,9 @@ def read_file(path: str) -> bytes:
 def read_range(path: str, start: int, stop: int | None) -> bytes:
     descriptor = os.open(path, _READ)
     try:
-        if stop is None:
-            stop = os.fstat(descriptor).st_size
+        if start < 0 or stop is None or stop < 0:  # bounds from the end
+            size = os.fstat(descriptor).st_size
+            start, stop, _ = slice(start, stop).indices(size)
         if stop <= start:
             os.fstat(descriptor)  # still fail on a folder or a missing file
             os.read(descriptor, 0)
