@@ -88,6 +88,27 @@ def test_sharded_array_reads_only_the_ranges_it_needs(tmp_path):
     assert 8 * 8 * 8 <= counting.ranged["c/0/0"] < shard_size / 10
 
 
+def test_sharded_read_never_reads_a_whole_file(tmp_path, monkeypatch):
+    array = zarr.create_array(
+        ZarrStore(FileBackend(tmp_path)),
+        shape=(64,),
+        shards=(64,),
+        chunks=(8,),
+        dtype="i4",
+        compressors=None,
+    )
+    array[:] = np.arange(64)
+    reopened = zarr.open_array(store=ZarrStore(FileBackend(tmp_path)), mode="r")
+
+    def whole_file_read(path):
+        raise AssertionError(f"read all of {path}")
+
+    monkeypatch.setattr("kvmap.backends.file.read_file", whole_file_read)
+    with pytest.raises(AssertionError, match="zarr.json"):
+        zarr.open_array(store=ZarrStore(FileBackend(tmp_path)), mode="r")
+    np.testing.assert_array_equal(reopened[16:24], np.arange(16, 24))
+
+
 def test_sharded_array_round_trips_through_the_full_stack(kvmap_store):
     array = zarr.create_array(
         ZarrStore(kvmap_store),
