@@ -67,7 +67,10 @@ class ZarrStore(BaseZarrStore):
 
     Byte-range reads (partial reads of sharded arrays) go through the store's
     ``getrange``, so a backend with ranged reads (local files, S3) reads only
-    the bytes asked for. Listing costs what ``iter_keys`` costs on the store.
+    the bytes asked for; the serializer and TTL layers of the default
+    ``get_store`` stack still read the whole value and slice it (they must see
+    its first bytes to decode it). Listing costs what ``iter_keys`` costs on
+    the store.
     A store that refuses writes (a :class:`~kvmap.layers.read_only.ReadOnlyLayer`
     in its stack) makes a read-only zarr store.
 
