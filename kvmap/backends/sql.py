@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import contextlib
-import os
+import functools
 import threading
 import time
-import uuid
-import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Self
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from kvmap.backends.base import Backend, as_bytes
-from kvmap.backends.sql_engine import database_url, is_memory, open_engine, unavailable
+from kvmap.backends.sql_engine import (
+    database_url,
+    find_memory_store,
+    is_memory,
+    lend_connection,
+    open_engine,
+    remember_memory_store,
+)
 from kvmap.backends.sql_schema import check_table_name, create_missing_table, key_table
 from kvmap.backends.sql_statements import Statements, chunk_rows
-from kvmap.errors import ConfigError, ProcessLocalError
+from kvmap.errors import ConfigError
 from kvmap.keys import check_key, check_prefix
 from kvmap.store import BATCH_SIZE, batched, check_ttl
 
 __all__ = ["SQLBackend"]
-
-_MEMORY_STORES: weakref.WeakValueDictionary[str, SQLBackend] = (
-    weakref.WeakValueDictionary()
-)
 
 
 class SQLBackend(Backend):
@@ -105,8 +105,7 @@ class SQLBackend(Backend):
         self._memory_token = ""
         if is_memory(self.url):
             self._lock = threading.RLock()
-            self._memory_token = f"{os.getpid()}-{uuid.uuid4().hex}"
-            _MEMORY_STORES[self._memory_token] = self
+            self._memory_token = remember_memory_store(self)
 
     @classmethod
     def from_uri(cls, uri: str, **options: Any) -> Self:
@@ -131,32 +130,17 @@ class SQLBackend(Backend):
                 self._engine = open_engine(self.url, self.pool_size, kwargs)
                 self._sql = Statements(self.table, self._engine.dialect)
             if not self._table_ready:
-                with self._open(self._engine) as connection:
+                with lend_connection(self._engine, self.url) as connection:
                     create_missing_table(connection, self.table)
                 self._table_ready = True
             return self._engine
-
-    @contextlib.contextmanager
-    def _open(self, engine: Engine) -> Iterator[Connection]:
-        """Lend a connection of ``engine``; a lost database raises as unavailable."""
-        try:
-            connection = engine.connect()
-        except DBAPIError as error:
-            raise unavailable(self.url, error) from error
-        try:
-            with connection:
-                yield connection
-        except DBAPIError as error:
-            if error.connection_invalidated:
-                raise unavailable(self.url, error) from error
-            raise
 
     @contextlib.contextmanager
     def _connect(self, write: bool = False) -> Iterator[tuple[Connection, Statements]]:
         """Lend a connection and the statements, in a transaction if ``write``."""
         engine, sql = self.engine, self._sql
         assert sql is not None
-        with self._lock, self._open(engine) as connection:
+        with self._lock, lend_connection(engine, self.url) as connection:
             if not write:
                 yield connection, sql
                 return
@@ -307,29 +291,15 @@ class SQLBackend(Backend):
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._memory_token:
-            return (_find_memory_store, (self._memory_token,))
-        options = {
-            "table": self.table.fullname,
-            "pool_size": self.pool_size,
-            "engine_kwargs": self.engine_kwargs,
-        }
-        return (_reopen, (type(self), self.uri, options))
+            return (find_memory_store, (self._memory_token,))
+        reopen = functools.partial(
+            type(self),
+            table=self.table.fullname,
+            pool_size=self.pool_size,
+            engine_kwargs=self.engine_kwargs,
+        )
+        return (reopen, (self.uri,))
 
 
 def _expiry(seconds: float) -> float | None:
     return time.time() + seconds if seconds else None
-
-
-def _reopen(kind: type[SQLBackend], uri: str, options: dict[str, Any]) -> SQLBackend:
-    return kind(uri, **options)
-
-
-def _find_memory_store(token: str) -> SQLBackend:
-    store = _MEMORY_STORES.get(token)
-    if store is None or not token.startswith(f"{os.getpid()}-"):
-        raise ProcessLocalError(
-            "an in-memory SQLite store (sqlite://) was unpickled in another "
-            "process (or after it was garbage collected): its database exists "
-            "only in the process that made it. Use a SQLite file to share it."
-        )
-    return store

@@ -3,24 +3,27 @@
 :func:`database_url` turns a kvmap URI into a SQLAlchemy URL (picking a driver
 when none is named, and making a relative SQLite path absolute),
 :func:`open_engine` builds the engine with the settings each database needs,
-and :func:`unavailable` turns a failed connection into
+and :func:`lend_connection` turns a failed or dropped connection into
 :class:`~kvmap.errors.BackendUnavailableError` naming the host and database.
+In-memory SQLite stores are registered here so that unpickling finds them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
+import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from kvmap.errors import BackendUnavailableError, ConfigError
+from kvmap.errors import BackendUnavailableError, ConfigError, ProcessLocalError
 from kvmap.redact import MASK, redact_uri
 
 __all__ = [
@@ -28,8 +31,11 @@ __all__ = [
     "SUPPORTED_DIALECTS",
     "database_url",
     "describe_database",
+    "find_memory_store",
     "is_memory",
+    "lend_connection",
     "open_engine",
+    "remember_memory_store",
     "unavailable",
 ]
 
@@ -43,6 +49,9 @@ CONNECT_TIMEOUT = 10
 
 # Engines whose pooled connections a forked child must not share.
 _POOLED_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+# The stores of in-memory SQLite databases, by token, for pickling.
+_MEMORY_STORES: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
 # Without a named driver, use the first of these that is installed.
 _DRIVERS = {
@@ -158,6 +167,46 @@ def unavailable(url: URL, error: BaseException) -> BackendUnavailableError:
     return BackendUnavailableError(
         f"cannot reach the {describe_database(url)} ({shown}): {reason}"
     )
+
+
+@contextlib.contextmanager
+def lend_connection(engine: Engine, url: URL) -> Iterator[Connection]:
+    """Lend a connection of ``engine``; a lost database raises as unavailable.
+
+    A failure to connect, or an error that SQLAlchemy recognises as a dropped
+    connection, becomes :class:`~kvmap.errors.BackendUnavailableError`; any
+    other database error is raised as it is.
+    """
+    try:
+        connection = engine.connect()
+    except DBAPIError as error:
+        raise unavailable(url, error) from error
+    try:
+        with connection:
+            yield connection
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise unavailable(url, error) from error
+        raise
+
+
+def remember_memory_store(store: Any) -> str:
+    """Return the token under which an in-memory store is found when unpickled."""
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    _MEMORY_STORES[token] = store
+    return token
+
+
+def find_memory_store(token: str) -> Any:
+    """Return the in-memory store of ``token``, if it lives in this process."""
+    store = _MEMORY_STORES.get(token)
+    if store is None or not token.startswith(f"{os.getpid()}-"):
+        raise ProcessLocalError(
+            "an in-memory SQLite store (sqlite://) was unpickled in another "
+            "process (or after it was garbage collected): its database exists "
+            "only in the process that made it. Use a SQLite file to share it."
+        )
+    return store
 
 
 def _after_fork_in_child() -> None:
