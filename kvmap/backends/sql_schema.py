@@ -78,6 +78,10 @@ class KeyType(TypeDecorator[str]):
 
     MariaDB's text collations ignore case and trailing spaces, so there the
     key is the UTF-8 encoding of the ``str`` in a ``VARBINARY`` column.
+
+    Notes
+    -----
+    Stateless: SQLAlchemy may cache and share it between threads.
     """
 
     impl = String

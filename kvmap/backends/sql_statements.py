@@ -33,6 +33,13 @@ class Statements:
     Parameters are named ``key``, ``keys`` (a list), ``value``,
     ``expires_at``, ``now`` (the current Unix time) and ``last`` (the last
     key of the previous page).
+
+    Notes
+    -----
+    Built once per engine and then only read, apart from a small cache of
+    SQL texts that threads may fill at the same time (each entry is written
+    whole, and two threads write the same text), so one instance serves
+    every thread of a store.
     """
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
