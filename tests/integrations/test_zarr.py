@@ -104,7 +104,7 @@ def test_sharded_read_never_reads_a_whole_file(tmp_path, monkeypatch):
         raise AssertionError(f"read all of {path}")
 
     monkeypatch.setattr("kvmap.backends.file.read_file", whole_file_read)
-    with pytest.raises(AssertionError, match="zarr.json"):
+    with pytest.raises(AssertionError, match=r"zarr\.json"):
         zarr.open_array(store=ZarrStore(FileBackend(tmp_path)), mode="r")
     np.testing.assert_array_equal(reopened[16:24], np.arange(16, 24))
 
