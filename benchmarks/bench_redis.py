@@ -10,15 +10,17 @@ Redis server running there (``KVMAP_BENCH_REDIS_URL`` also sets the URL).
 - Batches: ``setitems`` / ``getitems`` of 10,000 keys against a loop of one
   call per key through the same store. Target: the batch at least 20x faster.
 
-Rounds interleave the candidates, so load from elsewhere on a shared machine
-hits them alike; each row reports the median round (and the best). Every key
-written lives under a fresh prefix that is deleted at the end.
+Many short rounds interleave the candidates in a shuffled order, so load from
+elsewhere on a shared machine hits them alike; each row reports the median
+round (and the best). Every key written lives under a fresh prefix that is
+deleted at the end.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import random
 import statistics
 import sys
 import time
@@ -30,13 +32,13 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import kvmap  # noqa: E402
+import kvmap
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
-PER_OP_COUNT = 5000
-PER_OP_ROUNDS = 9
+PER_OP_COUNT = 200
+PER_OP_ROUNDS = 60
 BATCH_COUNT = 10_000
-BATCH_ROUNDS = 5
+BATCH_ROUNDS = 7
 VALUE = os.urandom(100)
 
 Run = Callable[[], object]
@@ -54,11 +56,13 @@ def seconds(run: Run) -> float:
 
 
 def interleaved(runs: Mapping[str, Run], rounds: int) -> dict[str, list[float]]:
-    """Time each run once per round, in turn; return all the timings."""
+    """Time each run once per round, in a shuffled order; return all timings."""
     timings: dict[str, list[float]] = {name: [] for name in runs}
+    order = list(runs)
     for _ in range(rounds):
-        for name, run in runs.items():
-            timings[name].append(seconds(run))
+        random.shuffle(order)
+        for name in order:
+            timings[name].append(seconds(runs[name]))
     return timings
 
 
@@ -151,7 +155,8 @@ def batches(url: str, prefix: str) -> None:
     report(f"{title} write", sets, BATCH_COUNT, names[0])
     report(f"{title} read", gets, BATCH_COUNT, names[3])
     print("\nbatch speed-up (loop median / batch median):")
-    for loop, batch in ((names[0], names[1]), (names[0], names[2]), (names[3], names[4])):
+    pairs = [(names[0], names[1]), (names[0], names[2]), (names[3], names[4])]
+    for loop, batch in pairs:
         speedup = statistics.median(timings[loop]) / statistics.median(timings[batch])
         print(f"  {batch:34} {speedup:6.1f}x")
     store.close()

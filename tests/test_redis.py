@@ -543,6 +543,16 @@ def test_debug_variable_swaps_in_fakeredis_for_the_same_uri(monkeypatch, variabl
     first.clear()
 
 
+@pytest.mark.parametrize(
+    "uri", ["rediss://127.0.0.1:6380/0?ssl_cert_reqs=none", "unix:///tmp/no.sock?db=1"]
+)
+def test_debug_mode_serves_tls_and_socket_uris_too(uri):
+    backend = RedisBackend(uri, debug=True)
+    backend["key"] = b"value"
+    assert RedisBackend(uri, debug=True)["key"] == b"value"
+    backend.clear()
+
+
 def test_kvmap_debug_variable_wins_over_the_generic_one(monkeypatch):
     monkeypatch.setenv("REDIS_DEBUG", "1")
     monkeypatch.setenv("KVMAP_REDIS_DEBUG", "0")

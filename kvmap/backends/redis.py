@@ -132,7 +132,8 @@ class RedisBackend(Backend):
 
     def __contains__(self, key: object) -> bool:
         try:
-            return bool(self._execute("EXISTS", self._name(check_key(key))))
+            name = self._name_prefix + check_key(key)
+            return bool(self._execute("EXISTS", name))
         except UNAVAILABLE as error:
             raise self._unavailable(error) from None
 
