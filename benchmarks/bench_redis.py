@@ -11,9 +11,12 @@ Redis server running there (``KVMAP_BENCH_REDIS_URL`` also sets the URL).
   call per key through the same store. Target: the batch at least 20x faster.
 
 Many short rounds interleave the candidates in a shuffled order, so load from
-elsewhere on a shared machine hits them alike; each row reports the median
-round (and the best). Every key written lives under a fresh prefix that is
-deleted at the end.
+elsewhere on a shared machine hits them alike. Each row reports the median
+and the best round in µs/op, and its ratio to the baseline as the median over
+rounds of the two times measured in the same round; the same again for this
+process's CPU time, which a busy machine disturbs less (the server's work is
+not in it). Every key written lives under a fresh prefix that is deleted at
+the end.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import kvmap
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 PER_OP_COUNT = 200
-PER_OP_ROUNDS = 60
+PER_OP_ROUNDS = 150
 BATCH_COUNT = 10_000
 BATCH_ROUNDS = 7
 VALUE = os.urandom(100)
@@ -44,37 +47,61 @@ VALUE = os.urandom(100)
 Run = Callable[[], object]
 
 
-def seconds(run: Run) -> float:
+def seconds(run: Run) -> tuple[float, float]:
+    """Run once; return the wall-clock time and this process's CPU time."""
     gc.collect()
     gc.disable()
     try:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - start_cpu
     finally:
         gc.enable()
 
 
-def interleaved(runs: Mapping[str, Run], rounds: int) -> dict[str, list[float]]:
-    """Time each run once per round, in a shuffled order; return all timings."""
-    timings: dict[str, list[float]] = {name: [] for name in runs}
+Timings = dict[str, list[float]]
+
+
+def interleaved(runs: Mapping[str, Run], rounds: int) -> tuple[Timings, Timings]:
+    """Time each run once per round, in a shuffled order: wall and CPU times."""
+    wall: Timings = {name: [] for name in runs}
+    cpu: Timings = {name: [] for name in runs}
     order = list(runs)
     for _ in range(rounds):
         random.shuffle(order)
         for name in order:
-            timings[name].append(seconds(runs[name]))
-    return timings
+            elapsed, used = seconds(runs[name])
+            wall[name].append(elapsed)
+            cpu[name].append(used)
+    return wall, cpu
 
 
-def report(title: str, timings: dict[str, list[float]], count: int, base: str) -> None:
-    reference = statistics.median(timings[base])
+def only(timings: tuple[Timings, Timings], names: list[str]) -> tuple[Timings, Timings]:
+    """The wall and CPU timings of the named runs only."""
+    wall, cpu = timings
+    return {name: wall[name] for name in names}, {name: cpu[name] for name in names}
+
+
+def paired_ratio(timings: Timings, name: str, base: str) -> float:
+    """The median over rounds of ``name``'s time over ``base``'s, same round."""
+    pairs = zip(timings[name], timings[base], strict=True)
+    return statistics.median(mine / theirs for mine, theirs in pairs)
+
+
+def report(title: str, timings: tuple[Timings, Timings], count: int, base: str) -> None:
+    wall, cpu = timings
     print(f"\n{title} ({count:,} operations per round)")
-    print(f"{'':36} {'median µs/op':>13} {'best µs/op':>11} {'ratio':>7}")
-    for name, values in timings.items():
-        median = statistics.median(values)
-        per_op = median / count * 1e6
+    header = ("median µs/op", "best µs/op", "ratio", "CPU µs/op", "CPU ratio")
+    print(f"{'':36} {header[0]:>12} {header[1]:>10} {header[2]:>6} ", end="")
+    print(f"{header[3]:>9} {header[4]:>9}")
+    for name, values in wall.items():
+        per_op = statistics.median(values) / count * 1e6
         best = min(values) / count * 1e6
-        print(f"{name:36} {per_op:13.2f} {best:11.2f} {median / reference:7.2f}")
+        ratio = paired_ratio(wall, name, base)
+        cpu_per_op = statistics.median(cpu[name]) / count * 1e6
+        cpu_ratio = paired_ratio(cpu, name, base)
+        print(f"{name:36} {per_op:12.2f} {best:10.2f} {ratio:6.2f} ", end="")
+        print(f"{cpu_per_op:9.2f} {cpu_ratio:9.2f}")
 
 
 def per_op(url: str, prefix: str) -> None:
@@ -108,8 +135,8 @@ def per_op(url: str, prefix: str) -> None:
         "kvmap get_store() store[key]": kvmap_get,
     }
     timings = interleaved(runs, PER_OP_ROUNDS)
-    sets = {name: timings[name] for name in list(runs)[:2]}
-    gets = {name: timings[name] for name in list(runs)[2:]}
+    sets = only(timings, list(runs)[:2])
+    gets = only(timings, list(runs)[2:])
     report("set, 100-byte values", sets, PER_OP_COUNT, "redis-py Redis.set")
     report("get, 100-byte values", gets, PER_OP_COUNT, "redis-py Redis.get")
     client.close()
@@ -149,16 +176,15 @@ def batches(url: str, prefix: str) -> None:
     }
     timings = interleaved(runs, BATCH_ROUNDS)
     names = list(runs)
-    sets = {name: timings[name] for name in names[:3]}
-    gets = {name: timings[name] for name in names[3:]}
+    sets = only(timings, names[:3])
+    gets = only(timings, names[3:])
     title = "10,000-key batch"
     report(f"{title} write", sets, BATCH_COUNT, names[0])
     report(f"{title} read", gets, BATCH_COUNT, names[3])
-    print("\nbatch speed-up (loop median / batch median):")
+    print("\nbatch speed-up (median over rounds of loop time / batch time):")
     pairs = [(names[0], names[1]), (names[0], names[2]), (names[3], names[4])]
     for loop, batch in pairs:
-        speedup = statistics.median(timings[loop]) / statistics.median(timings[batch])
-        print(f"  {batch:34} {speedup:6.1f}x")
+        print(f"  {batch:34} {paired_ratio(timings[0], loop, batch):6.1f}x")
     store.close()
 
 

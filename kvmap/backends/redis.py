@@ -115,10 +115,14 @@ class RedisBackend(Backend):
 
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         name = self._name_prefix + check_key(key)
-        milliseconds = _milliseconds(ttl)
-        expiry = ("PX", milliseconds) if milliseconds else ()
+        if ttl is None or (ttl == 0.0 and type(ttl) is float):
+            command: tuple[Any, ...] = ("SET", name, as_bytes(value, key))
+        else:
+            milliseconds = _milliseconds(ttl)
+            expiry = ("PX", milliseconds) if milliseconds else ()
+            command = ("SET", name, as_bytes(value, key), *expiry)
         try:
-            self._execute("SET", name, as_bytes(value, key), *expiry)
+            self._execute(*command)
         except UNAVAILABLE as error:
             raise self._unavailable(error) from None
 
