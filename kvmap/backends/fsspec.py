@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar, NoReturn, Self
 from urllib.parse import unquote
 
 from kvmap.backends import uri_scheme
 from kvmap.backends.base import Backend, as_bytes
+from kvmap.backends.fsspec_paths import (
+    VALUE_FILE,
+    cat_many,
+    folders_above,
+    is_literal,
+    move_into_folder,
+    prune_folders,
+)
 from kvmap.errors import ConfigError, InvalidKeyError, ReadOnlyError
-from kvmap.keys import RESERVED_SEGMENT_PREFIX, check_key
+from kvmap.keys import check_key
 from kvmap.redact import redact_options, redact_uri
 from kvmap.store import check_ttl
 
@@ -22,16 +28,10 @@ __all__ = ["FLAT_PROTOCOLS", "READ_ONLY_PROTOCOLS", "VALUE_FILE", "FsspecBackend
 
 logger = logging.getLogger(__name__)
 
-#: Where the value of a key lives when the key is also a folder of other keys.
-VALUE_FILE = RESERVED_SEGMENT_PREFIX + "value"
 #: Protocols whose file systems can only be read.
 READ_ONLY_PROTOCOLS = frozenset({"http", "https"})
 #: Object stores, where ``"a"`` and ``"a/b"`` are unrelated names.
 FLAT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "oss"})
-#: Characters that make fsspec's bulk calls expand a path as a glob pattern.
-GLOB_CHARACTERS = re.compile(r"[*?\[]")
-
-_counter = itertools.count()
 
 
 class FsspecBackend(Backend):
@@ -221,7 +221,7 @@ class FsspecBackend(Backend):
         if value_path is None:
             raise KeyError(key)
         self._call(self.fs.rm_file, value_path)
-        self._prune([path])
+        prune_folders(self.fs, [path], self._base.rstrip("/"))
 
     def clear(self) -> None:
         self.refuse_if_read_only("clear the store")
@@ -271,7 +271,7 @@ class FsspecBackend(Backend):
         for place in range(1 if self.flat else 2):
             candidates = {self._candidates(path)[place]: path for path in pending}
             missing: dict[str, str] = {}
-            for candidate, result in self._cat_many(list(candidates)).items():
+            for candidate, result in cat_many(self.fs, list(candidates)).items():
                 path = candidates[candidate]
                 if not isinstance(result, BaseException):
                     found[pending[path]] = bytes(result)
@@ -286,24 +286,6 @@ class FsspecBackend(Backend):
         if isinstance(error, IsADirectoryError):
             return not self.flat
         return self.is_missing(error)
-
-    def _cat_many(self, paths: list[str]) -> dict[str, Any]:
-        # One concurrent ``cat``; names with glob characters are read alone,
-        # because ``cat`` would expand them as patterns.
-        literal = [path for path in paths if not GLOB_CHARACTERS.search(path)]
-        results: dict[str, Any] = {}
-        if literal:
-            stripped = {self.fs._strip_protocol(path): path for path in literal}
-            returned = self.fs.cat(literal, on_error="return")
-            for path, result in returned.items():
-                results[stripped.get(path, path)] = result
-        for path in paths:
-            if path not in results:
-                try:
-                    results[path] = self.fs.cat_file(path)
-                except Exception as error:
-                    results[path] = error
-        return results
 
     def setitems(
         self,
@@ -320,7 +302,7 @@ class FsspecBackend(Backend):
         if self.flat:
             self._call(self.fs.pipe, values)
             return
-        folders = _folders_above(values)
+        folders = folders_above(values)
         targets = {self._target(path, folders): value for path, value in values.items()}
         try:
             self.fs.pipe(targets)
@@ -348,19 +330,9 @@ class FsspecBackend(Backend):
         for segment in relative.split("/") if relative else []:
             current = current + "/" + segment if current else segment
             if self._kind(current) == "file":
-                self._move_into_folder(current)
+                move_into_folder(self.fs, current)
         self.fs.makedirs(folder, exist_ok=True)
         self.fs.pipe_file(self._target(path, folders), value)
-
-    def _move_into_folder(self, path: str) -> None:
-        # The value of a key stands where a folder is needed: move it, by way
-        # of a temporary name that is never listed, to <path>/.kvmap-value.
-        parent = path.rpartition("/")[0]
-        name = f"{RESERVED_SEGMENT_PREFIX}moving-{os.getpid()}-{next(_counter)}"
-        temporary = parent + "/" + name if parent else name
-        self.fs.mv(path, temporary)
-        self.fs.makedirs(path, exist_ok=True)
-        self.fs.mv(temporary, path + "/" + VALUE_FILE)
 
     def delitems(self, keys: Iterable[str]) -> None:
         self.refuse_if_read_only("delete a batch of keys")
@@ -373,11 +345,11 @@ class FsspecBackend(Backend):
                 with contextlib.suppress(IsADirectoryError):
                     if self._remove_if_present(candidate):
                         break
-        self._prune(paths)
+        prune_folders(self.fs, paths, self._base.rstrip("/"))
 
     def _remove_many(self, paths: list[str]) -> None:
         # One bulk ``rm``; names with glob characters are deleted alone.
-        literal = [path for path in paths if not GLOB_CHARACTERS.search(path)]
+        literal = [path for path in paths if is_literal(path)]
         try:
             if literal:
                 self.fs.rm(literal)
@@ -400,21 +372,6 @@ class FsspecBackend(Backend):
             self._raise(error)
         return True
 
-    def _prune(self, paths: list[str]) -> None:
-        # Remove the folders that deletes left empty, deepest first, up to
-        # the root; a folder that is not empty stops the climb.
-        if self.flat:
-            return
-        folders = {path.rpartition("/")[0] for path in paths}
-        folders |= set(paths)
-        for folder in sorted(folders, key=len, reverse=True):
-            while len(folder) > len(self._base.rstrip("/")):
-                try:
-                    self.fs.rmdir(folder)
-                except OSError:
-                    break
-                folder = folder.rpartition("/")[0]
-
     def __getstate__(self) -> dict[str, Any]:
         return {
             "uri": self.uri,
@@ -426,13 +383,3 @@ class FsspecBackend(Backend):
         self.__init__(  # type: ignore[misc]
             state["uri"], read_only=state["read_only"], **state["storage_options"]
         )
-
-
-def _folders_above(paths: Iterable[str]) -> set[str]:
-    folders: set[str] = set()
-    for path in paths:
-        folder = path.rpartition("/")[0]
-        while folder and folder not in folders:
-            folders.add(folder)
-            folder = folder.rpartition("/")[0]
-    return folders
