@@ -18,7 +18,8 @@ import pytest
 import redis
 
 import kvmap
-from kvmap.backends.redis import PIPELINE_SIZE, RedisBackend, glob_escape
+from kvmap.backends.redis import PIPELINE_SIZE, RedisBackend
+from kvmap.backends.redis_names import glob_escape
 from kvmap.errors import BackendUnavailableError, ConfigError, ProcessLocalError
 from tests.factories.redis import (
     FAKE_URL,

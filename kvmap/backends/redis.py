@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 from kvmap.backends.base import Backend, as_bytes
@@ -13,17 +13,21 @@ from kvmap.backends.redis_client import (
     RedisClient,
     debug_from_environment,
 )
+from kvmap.backends.redis_names import (
+    SEPARATOR,
+    check_prefix,
+    flat_mset,
+    glob_escape,
+    milliseconds,
+)
 from kvmap.errors import ConfigError, ProcessLocalError
 from kvmap.keys import check_key
-from kvmap.store import BATCH_SIZE, batched, check_ttl
+from kvmap.store import BATCH_SIZE, batched
 
-__all__ = ["PIPELINE_SIZE", "SEPARATOR", "RedisBackend", "glob_escape"]
+__all__ = ["PIPELINE_SIZE", "RedisBackend"]
 
-#: What joins ``redis_prefix`` and a key in the Redis key name.
-SEPARATOR = ":"
 #: How many keys one pipeline carries before it is sent.
 PIPELINE_SIZE = 10 * BATCH_SIZE
-_GLOB = str.maketrans({char: "\\" + char for char in "*?[]\\"})
 
 
 class RedisBackend(Backend):
@@ -78,7 +82,7 @@ class RedisBackend(Backend):
         **connection_options: Any,
     ) -> None:
         self.uri = uri
-        self.redis_prefix = _check_prefix(redis_prefix)
+        self.redis_prefix = check_prefix(redis_prefix)
         self.debug = debug_from_environment() if debug is None else debug
         if isinstance(scan_count, bool) or not isinstance(scan_count, int):
             raise ConfigError(f"scan_count={scan_count!r} must be an int >= 1")
@@ -118,8 +122,8 @@ class RedisBackend(Backend):
         if ttl is None or (ttl == 0.0 and type(ttl) is float):
             command: tuple[Any, ...] = ("SET", name, as_bytes(value, key))
         else:
-            milliseconds = _milliseconds(ttl)
-            expiry = ("PX", milliseconds) if milliseconds else ()
+            expiry_ms = milliseconds(ttl)
+            expiry = ("PX", expiry_ms) if expiry_ms else ()
             command = ("SET", name, as_bytes(value, key), *expiry)
         try:
             self._execute(*command)
@@ -188,7 +192,8 @@ class RedisBackend(Backend):
     def getitems(self, keys: Iterable[str]) -> dict[str, bytes]:
         wanted = list(keys)
         start = self._name_prefix
-        names = [start + check_key(key) for key in wanted]
+        # Names go out as bytes: redis-py passes bytes through untouched.
+        names = [(start + check_key(key)).encode() for key in wanted]
         if len(names) <= BATCH_SIZE:
             values = self._call("MGET", *names) if names else []
         else:
@@ -207,21 +212,27 @@ class RedisBackend(Backend):
         ttl: float | None = None,
     ) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
-        milliseconds = _milliseconds(ttl)
+        expiry_ms = milliseconds(ttl)
         start = self._name_prefix
         for chunk in batched(pairs, PIPELINE_SIZE):
-            stored = [(start + check_key(k), as_bytes(v, k)) for k, v in chunk]
-            if milliseconds:
-                commands = [("SET", *pair, "PX", milliseconds) for pair in stored]
+            names = [(start + check_key(key)).encode() for key, _ in chunk]
+            values = [as_bytes(value, key) for key, value in chunk]
+            commands: list[Sequence[bytes]]
+            if expiry_ms:
+                expiry = b"%d" % expiry_ms
+                commands = [
+                    (b"SET", name, value, b"PX", expiry)
+                    for name, value in zip(names, values, strict=True)
+                ]
             else:
                 commands = [
-                    ("MSET", *(part for pair in group for part in pair))
-                    for group in batched(stored, BATCH_SIZE)
+                    flat_mset(names[i : i + BATCH_SIZE], values[i : i + BATCH_SIZE])
+                    for i in range(0, len(names), BATCH_SIZE)
                 ]
             self._send(commands)
 
     def delitems(self, keys: Iterable[str]) -> None:
-        names = [self._name(key) for key in keys]
+        names = [self._name(key).encode() for key in keys]
         for group in batched(names, PIPELINE_SIZE):
             self._send([("UNLINK", *chunk) for chunk in batched(group, BATCH_SIZE)])
 
@@ -239,7 +250,7 @@ class RedisBackend(Backend):
         except UNAVAILABLE as error:
             raise self._unavailable(error) from None
 
-    def _send(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+    def _send(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         if len(commands) == 1:
             return [self._call(*commands[0])]
         pipeline = self._redis.client.pipeline(transaction=False)
@@ -278,29 +289,3 @@ def _reopen(
             "KVMAP_REDIS_DEBUG / REDIS_DEBUG to share a real Redis server."
         )
     return kind(uri, **settings)
-
-
-def glob_escape(text: str) -> str:
-    """Return ``text`` with Redis glob characters escaped, to match it literally."""
-    return text.translate(_GLOB)
-
-
-def _check_prefix(given: Any) -> str:
-    if not isinstance(given, str):
-        raise ConfigError(f"redis_prefix must be a str, not {type(given).__name__}")
-    prefix = given.removesuffix(SEPARATOR)
-    if SEPARATOR in prefix or "\x00" in prefix or not prefix.isprintable():
-        raise ConfigError(
-            f"redis_prefix={prefix!r} is not valid: it may not contain "
-            f"{SEPARATOR!r} (kvmap puts {SEPARATOR!r} between the prefix and each "
-            "key, so stores with different prefixes never share keys) nor "
-            "control characters; use e.g. 'team.app' or 'team/app'"
-        )
-    return prefix
-
-
-def _milliseconds(ttl: float | None) -> int:
-    seconds = check_ttl(ttl)
-    if not seconds:
-        return 0
-    return max(1, round(seconds * 1000))
