@@ -45,6 +45,7 @@ def start_moto(config, environment: dict[str, str] | None = None) -> str:
         env={**os.environ, **(environment or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
     )
     config.add_cleanup(lambda: _stop(process))
     deadline = time.monotonic() + 60
@@ -57,6 +58,17 @@ def start_moto(config, environment: dict[str, str] | None = None) -> str:
         except OSError:
             time.sleep(0.1)
     pytest.fail("moto server did not start within 60 seconds")
+
+
+def _die_with_parent() -> None:
+    # On Linux, ask the kernel to stop the server if the test process is
+    # killed before its cleanup runs; elsewhere the cleanup alone stops it.
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        set_death_signal = 1  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None).prctl(set_death_signal, signal.SIGTERM)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
