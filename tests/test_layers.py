@@ -241,3 +241,46 @@ def test_prefix_layer_passes_ranged_batches_down():
     store.update({"a": b"abcdef", "b": b"uvwxyz"})
     assert store.getrange("a", 1, 3) == b"bc"
     assert store.getranges(["a", "b", "missing"], 2, 4) == {"a": b"cd", "b": b"wx"}
+
+
+class RangeCountingBackend(MemoryBackend):
+    """A memory backend that records how much of each value is read."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = []
+
+    def __getitem__(self, key):
+        self.reads.append(("whole", key))
+        return super().__getitem__(key)
+
+    def getrange(self, key, start, stop=None):
+        self.reads.append((start, stop))
+        return super().getrange(key, start, stop)
+
+
+@pytest.mark.parametrize("ttl", [0, 100])
+def test_default_stack_reads_only_ranges_of_plain_bytes(ttl):
+    backend = RangeCountingBackend()
+    store = kvmap.wrap_backend(backend, kvmap.Settings(uri="memory://"))
+    store.set("blob", bytes(range(100)), ttl=ttl)
+    backend.reads.clear()
+    assert store.getrange("blob", 10, 13) == bytes([10, 11, 12])
+    assert all(read[0] != "whole" for read in backend.reads)
+    assert store.getrange("blob", -2) == bytes([98, 99])
+
+
+def test_ranges_of_encoded_values_are_sliced_from_the_decoded_value():
+    store = kvmap.wrap_backend(RangeCountingBackend(), kvmap.Settings(uri="memory://"))
+    store["text"] = "abcdef"
+    assert store.getrange("text", 1, 3) == "bc"
+
+
+def test_ranged_read_of_an_expired_key_raises_keyerror():
+    clock = Clock()
+    store = TTLLayer(RangeCountingBackend(), clock=clock)
+    store.set("key", b"value", ttl=1)
+    assert store.getrange("key", 1, 3) == b"al"
+    clock.now += 1
+    with pytest.raises(KeyError):
+        store.getrange("key", 1, 3)

@@ -15,7 +15,7 @@ from kvmap.auto_format import MARKER, NeedsPickle, dumps_typed, loads_typed
 from kvmap.backends.base import as_bytes
 from kvmap.errors import ConfigError, UnsafeValueError
 from kvmap.layers.base import Layer
-from kvmap.store import pairs_of
+from kvmap.store import Store, pairs_of
 
 __all__ = ["MODES", "SerializerLayer"]
 
@@ -171,7 +171,23 @@ class SerializerLayer(Layer[Any]):
         return self.loads(key, self.inner[key])
 
     def getrange(self, key: str, start: int, stop: int | None = None) -> Any:
-        return self[key][start:stop]
+        """Return ``self[key][start:stop]``, reading only the range for bytes.
+
+        In ``raw`` mode, and in ``auto`` mode for a value stored as plain bytes,
+        the range is read from ``inner`` (after a look at the first bytes, in
+        ``auto`` mode). Other values are read whole, decoded and sliced.
+        """
+        if not isinstance(self.inner, Store) or self.mode not in ("raw", "auto"):
+            return self[key][start:stop]
+        # In auto mode every encoded value starts with the whole marker, and
+        # anything else is plain bytes. A writer replacing the value between
+        # the two reads can make the range come from the newer value.
+        if (
+            self.mode == "auto"
+            and self.inner.getrange(key, 0, _MARKER_LENGTH) == MARKER
+        ):
+            return self[key][start:stop]
+        return self.inner.getrange(key, start, stop)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.inner[key] = self.dumps(key, value)

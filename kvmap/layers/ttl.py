@@ -89,7 +89,27 @@ class TTLLayer(Layer[Any]):
             raise KeyError(key) from None
 
     def getrange(self, key: str, start: int, stop: int | None = None) -> Any:
-        return self[key][start:stop]
+        """Return ``self[key][start:stop]``, reading only the range if possible.
+
+        Without native expiry this looks at the value's first 16 bytes for an
+        expiry envelope first, then reads the range shifted past it. A range
+        counted from the end of a value with an envelope is read whole.
+        """
+        if not isinstance(self.inner, Store):
+            return self[key][start:stop]
+        if self.native_ttl:
+            return self.inner.getrange(key, start, stop)
+        head = self.inner.getrange(key, 0, _HEADER_LENGTH)
+        if type(head) is not bytes or not head.startswith(_ENVELOPE):
+            return self.inner.getrange(key, start, stop)
+        try:
+            self._unwrap(head, self.clock())
+        except KeyError:
+            raise KeyError(key) from None
+        if start < 0 or (stop is not None and stop < 0):
+            return self[key][start:stop]
+        shifted_stop = None if stop is None else stop + _HEADER_LENGTH
+        return self.inner.getrange(key, start + _HEADER_LENGTH, shifted_stop)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.set(key, value, None)
