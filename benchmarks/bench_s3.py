@@ -33,8 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import kvmap  # noqa: E402
-from kvmap.backends.s3 import S3Backend  # noqa: E402
+import kvmap
+from kvmap.backends.s3 import S3Backend
 
 COUNT = 1000
 ROUNDS = 3
