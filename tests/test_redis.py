@@ -254,6 +254,12 @@ def test_unknown_uri_option_is_refused_when_the_store_is_made():
         RedisBackend("redis://127.0.0.1:6379/0?bogus=1", debug=False)
 
 
+@pytest.mark.parametrize("scan_count", [0, -5, 1.5, True])
+def test_scan_count_must_be_a_positive_int(scan_count):
+    with pytest.raises(ConfigError, match="scan_count"):
+        RedisBackend(FAKE_URL, debug=True, scan_count=scan_count)
+
+
 def test_tls_options_need_a_rediss_uri():
     with pytest.raises(ConfigError, match="rediss://"):
         RedisBackend("redis://127.0.0.1:6379/0", ssl_ca_certs="/ca.pem")

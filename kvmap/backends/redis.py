@@ -84,9 +84,9 @@ class RedisBackend(Backend):
         self.uri = uri
         self.redis_prefix = check_prefix(redis_prefix)
         self.debug = debug_from_environment() if debug is None else debug
-        if isinstance(scan_count, bool) or not isinstance(scan_count, int):
-            raise ConfigError(f"scan_count={scan_count!r} must be an int >= 1")
-        self.scan_count = max(1, scan_count)
+        if type(scan_count) is not int or scan_count < 1:
+            raise ConfigError(f"scan_count={scan_count!r} is not valid: an int >= 1")
+        self.scan_count = scan_count
         self._connection_options = connection_options
         self._pid = os.getpid()
         self._redis = RedisClient(uri, connection_options, debug=self.debug)
