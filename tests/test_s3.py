@@ -301,6 +301,25 @@ def test_batches_are_bulk_requests(endpoint, bucket):
     assert list(store) == []
 
 
+def test_ranged_batches_are_one_concurrent_call(endpoint, bucket):
+    store = open_s3(endpoint, f"s3://{bucket}/ranges")
+    store.setitems({"long": b"0123456789", "short": b"01", "empty": b""})
+    calls = _spy(store, ["cat_ranges", "cat_file"])
+    found = store.getranges(["long", "short", "empty", "missing"], 2, 5)
+    assert found == {"long": b"234", "short": b"", "empty": b""}
+    assert calls[0][0] == "cat_ranges"
+    assert len(calls[0][1][0]) == 4
+
+
+def test_listing_through_the_ttl_layer_reads_heads_in_one_batch(endpoint, bucket):
+    store = kvmap.get_store(f"s3://{bucket}/listing", **s3_options(endpoint))
+    store.setitems({f"k{number}": b"x" * 100 for number in range(50)}, ttl=60)
+    backend = store.inner.inner
+    calls = _spy(backend, ["cat_ranges", "cat_file"])
+    assert len([key for key in store]) == 50
+    assert [name for name, _ in calls] == ["cat_ranges"]
+
+
 def test_prefix_listing_asks_the_server_for_that_prefix(endpoint, bucket):
     store = open_s3(endpoint, f"s3://{bucket}/sub")
     store.setitems({"a/1": b"", "b/1": b""})

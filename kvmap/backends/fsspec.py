@@ -14,6 +14,7 @@ from kvmap.backends.base import Backend, as_bytes
 from kvmap.backends.fsspec_paths import (
     VALUE_FILE,
     cat_many,
+    cat_ranges_many,
     folders_above,
     is_literal,
     move_into_folder,
@@ -179,6 +180,28 @@ class FsspecBackend(Backend):
             raise KeyError(key)
         # A server that ignores ranges sends the whole value.
         return value[start:stop] if len(value) > stop - start else value
+
+    def getranges(
+        self, keys: Iterable[str], start: int, stop: int | None = None
+    ) -> dict[str, bytes]:
+        # On object stores, one concurrent request per key for the whole batch.
+        keys = list(keys)
+        paths = [self.path(key) for key in keys]
+        simple = stop is not None and 0 <= start < stop
+        if not (self.flat and simple and all(map(is_literal, paths))):
+            return super().getranges(keys, start, stop)
+        assert stop is not None
+        found: dict[str, bytes] = {}
+        results = cat_ranges_many(self.fs, paths, start, stop)
+        for key, result in zip(keys, results, strict=True):
+            if not isinstance(result, BaseException):
+                found[key] = bytes(result)[: stop - start]
+            elif not self.is_missing(result):
+                # Refused for another reason (a range past the end of a short
+                # value, a failure): ask again alone, where it is explained.
+                with contextlib.suppress(KeyError):
+                    found[key] = self.getrange(key, start, stop)
+        return found
 
     def _kind(self, path: str) -> str | None:
         # "file", "directory" or None; fsspec's isfile() would hide errors.

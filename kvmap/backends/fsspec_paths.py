@@ -61,6 +61,20 @@ def cat_many(filesystem: Any, paths: list[str]) -> dict[str, Any]:
     return results
 
 
+def cat_ranges_many(
+    filesystem: Any, paths: list[str], start: int, stop: int
+) -> list[Any]:
+    """Read ``[start:stop]`` of each path: bytes or the exception raised for it.
+
+    One ``cat_ranges`` call, which asynchronous file systems run concurrently.
+    """
+    count = len(paths)
+    results: list[Any] = filesystem.cat_ranges(
+        paths, [start] * count, [stop] * count, on_error="return"
+    )
+    return results
+
+
 def folders_above(paths: Iterable[str]) -> set[str]:
     """Return every folder that holds one of ``paths``, at any depth."""
     folders: set[str] = set()
