@@ -8,6 +8,7 @@ read a store that another tool wrote.
 
 from __future__ import annotations
 
+import pickle
 import uuid
 import zipfile
 from typing import ClassVar
@@ -17,7 +18,7 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
 import kvmap
-from kvmap import ConfigError, ReadOnlyError
+from kvmap import ConfigError, ProcessLocalError, ReadOnlyError
 from kvmap.backends import backend_class
 from kvmap.backends.fsspec import VALUE_FILE, FsspecBackend
 
@@ -192,3 +193,14 @@ def test_zip_archive_is_a_store_to_read(tmp_path, monkeypatch):
     assert store["dir"] == b"dir's value"
     assert store.getitems(["x", "dir/y", "missing"]) == {"x": b"X", "dir/y": b"Y"}
     assert "missing" not in store
+
+
+def test_fsspec_memory_store_refuses_to_unpickle_in_another_process():
+    store = FsspecBackend(f"memory://kvmap-pickle/{uuid.uuid4().hex}")
+    store["key"] = b"value"
+    assert pickle.loads(pickle.dumps(store))["key"] == b"value"
+    state = store.__getstate__()
+    state["pid"] = -1  # as if the pickle had been made by another process
+    copy = FsspecBackend.__new__(FsspecBackend)
+    with pytest.raises(ProcessLocalError, match="another process"):
+        copy.__setstate__(state)

@@ -20,7 +20,7 @@ from kvmap.backends.fsspec_paths import (
     move_into_folder,
     prune_folders,
 )
-from kvmap.errors import ConfigError, InvalidKeyError, ReadOnlyError
+from kvmap.errors import ConfigError, InvalidKeyError, ProcessLocalError, ReadOnlyError
 from kvmap.keys import check_key
 from kvmap.redact import redact_options, redact_uri
 from kvmap.store import check_ttl
@@ -400,9 +400,17 @@ class FsspecBackend(Backend):
             "uri": self.uri,
             "read_only": self.read_only,
             "storage_options": self.storage_options,
+            "pid": os.getpid(),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        in_memory = uri_scheme(state["uri"]) == "memory"
+        if in_memory and state.get("pid", os.getpid()) != os.getpid():
+            raise ProcessLocalError(
+                f"{redact_uri(state['uri'])} lives in the memory of the process "
+                "that pickled it: another process would see an empty store and "
+                "its writes would be lost. Use a file, redis, sql or s3 URI."
+            )
         self.__init__(  # type: ignore[misc]
             state["uri"], read_only=state["read_only"], **state["storage_options"]
         )

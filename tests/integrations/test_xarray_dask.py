@@ -12,14 +12,13 @@ import pytest
 import xarray as xr
 
 from kvmap import ProcessLocalError
-from kvmap.backends.memory import MemoryBackend
 from kvmap.zarr import ZarrStore
 from tests.conftest import stack_over
 from tests.factories import all_factories
 
 FACTORIES = all_factories()
 #: Backends whose data lives in the test process only: a worker process
-#: cannot reach it (the memory backend refuses to be unpickled there).
+#: cannot reach it, and each refuses to be unpickled there.
 IN_PROCESS = {"memory", "fsspec-memory", "fakeredis", "sql-sqlite-memory"}
 
 
@@ -83,8 +82,11 @@ def test_xarray_with_dask_processes_writes_through_the_backend(tmp_path, process
     xr.testing.assert_identical(opened.load(), _dataset())
 
 
-def test_memory_store_refuses_to_be_used_by_worker_processes(processes):
-    store = ZarrStore(stack_over(MemoryBackend()))
+@pytest.mark.parametrize("name", sorted(IN_PROCESS))
+def test_in_process_stores_refuse_to_be_used_by_worker_processes(
+    name, tmp_path, request, processes
+):
+    store = ZarrStore(stack_over(FACTORIES[name](tmp_path, request)))
     array = da.ones((8, 8), chunks=(4, 4))
 
     with pytest.raises(ProcessLocalError, match="another process"):
