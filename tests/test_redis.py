@@ -383,6 +383,35 @@ def test_delitems_and_clear_unlink_in_chunks_of_this_store_only(counted, monkeyp
     assert client.keys("*") == [b"other:k1"]
 
 
+@pytest.mark.parametrize("ttl", [None, 60])
+def test_batches_of_several_chunks_round_trip(make_backend, ttl):
+    backend = make_backend()
+    items = {f"k{n}": n.to_bytes(2, "big") for n in range(2500)}
+    backend.setitems(items, ttl=ttl)
+    assert backend.getitems([*items, "missing"]) == items
+    backend.delitems(list(items)[:2000])
+    assert sorted(backend) == sorted(list(items)[2000:])
+
+
+def test_batches_work_without_hiredis(make_backend, monkeypatch):
+    monkeypatch.setattr("kvmap.backends.redis_client._pack", None)
+    backend = make_backend()
+    items = {f"k{n}": bytes([n % 256]) for n in range(2500)}
+    backend.setitems(items, ttl=60)
+    assert backend.getitems(items) == items
+
+
+def test_error_reply_in_a_batch_raises_and_the_store_goes_on(own_server):
+    backend = RedisBackend(own_server.url)
+    backend["kept"] = b"value"
+    own_server.client().config_set("maxmemory", 1)
+    with pytest.raises(redis.ResponseError, match="maxmemory"):
+        backend.setitems({f"k{n}": b"" for n in range(2500)})
+    own_server.client().config_set("maxmemory", 0)
+    backend.setitems({f"k{n}": b"" for n in range(2500)})
+    assert len(backend) == 2501
+
+
 def test_getrange_reads_only_the_range(make_backend):
     backend = make_backend()
     backend["key"] = b"0123456789"
@@ -479,6 +508,8 @@ def test_restart_between_calls_is_invisible(own_server):
     own_server.client().save()
     own_server.restart()
     assert backend["key"] == b"value"
+    own_server.restart()
+    assert backend.getitems(f"k{n}" for n in range(2500)) == {}
 
 
 @pytest.mark.parametrize(

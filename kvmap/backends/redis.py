@@ -198,7 +198,7 @@ class RedisBackend(Backend):
             values = self._call("MGET", *names) if names else []
         else:
             chunks = batched(names, BATCH_SIZE)
-            replies = self._send([("MGET", *chunk) for chunk in chunks])
+            replies = self._send([(b"MGET", *chunk) for chunk in chunks])
             values = [value for reply in replies for value in reply]
         return {
             key: value
@@ -234,7 +234,7 @@ class RedisBackend(Backend):
     def delitems(self, keys: Iterable[str]) -> None:
         names = [self._name(key).encode() for key in keys]
         for group in batched(names, PIPELINE_SIZE):
-            self._send([("UNLINK", *chunk) for chunk in batched(group, BATCH_SIZE)])
+            self._send([(b"UNLINK", *chunk) for chunk in batched(group, BATCH_SIZE)])
 
     def clear(self) -> None:
         """Delete every key of this store (only those under ``redis_prefix``)."""
@@ -250,14 +250,11 @@ class RedisBackend(Backend):
         except UNAVAILABLE as error:
             raise self._unavailable(error) from None
 
-    def _send(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    def _send(self, commands: Sequence[Sequence[bytes]]) -> list[Any]:
         if len(commands) == 1:
             return [self._call(*commands[0])]
-        pipeline = self._redis.client.pipeline(transaction=False)
-        for command in commands:
-            pipeline.execute_command(*command)  # type: ignore[no-untyped-call]
         try:
-            return pipeline.execute()
+            return self._redis.send(commands)
         except UNAVAILABLE as error:
             raise self._unavailable(error) from None
 
