@@ -1,8 +1,10 @@
 """zarr 2 keeps arrays in a bare kvmap store: any mutable mapping is a store.
 
-Runs in the ``zarr2`` tox environment (``zarr<3``); skipped under zarr 3, whose
-own tests are in ``test_zarr.py``. ``store`` is every backend of
-:mod:`tests.factories`, bare and inside the stacks that ``get_store`` builds.
+Runs in the ``zarr2`` tox environment (``zarr<3``), which
+``test_zarr2_environment.py`` builds and runs from the main suite; under zarr 3
+it is not collected (zarr 3's own tests are in ``test_zarr.py``). ``store`` is
+every backend of :mod:`tests.factories`, bare and inside the stacks that
+``get_store`` builds.
 """
 
 from __future__ import annotations
