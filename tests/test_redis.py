@@ -32,6 +32,12 @@ from tests.factories.redis import (
 from tests.services import REDIS_URL
 
 
+@pytest.fixture(autouse=True)
+def _no_debug_mode_from_the_developer(monkeypatch):
+    """Real-server tests stay on the real server even if REDIS_DEBUG is set."""
+    monkeypatch.delenv("REDIS_DEBUG", raising=False)
+
+
 @pytest.fixture(params=["redis", "fakeredis"])
 def make_backend(request):
     """Build backends on the shared server, or on fakeredis; clean up after."""
