@@ -22,7 +22,7 @@ from kvmap.backends.redis_names import (
 )
 from kvmap.errors import ConfigError, ProcessLocalError
 from kvmap.keys import check_key
-from kvmap.store import BATCH_SIZE, batched
+from kvmap.store import BATCH_SIZE, batched, pairs_of
 
 __all__ = ["PIPELINE_SIZE", "RedisBackend"]
 
@@ -211,7 +211,7 @@ class RedisBackend(Backend):
         items: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
         ttl: float | None = None,
     ) -> None:
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = pairs_of(items)
         expiry_ms = milliseconds(ttl)
         start = self._name_prefix
         for chunk in batched(pairs, PIPELINE_SIZE):
