@@ -19,24 +19,19 @@ import asyncio
 import builtins
 import json
 import os
-import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from zarr.abc.store import (
-    ByteRequest,
-    OffsetByteRequest,
-    RangeByteRequest,
-    SuffixByteRequest,
-)
+from zarr.abc.store import ByteRequest
 from zarr.abc.store import Store as BaseZarrStore
-from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
+from zarr.core.buffer import Buffer, BufferPrototype
 
-from kvmap.backends.memory import MemoryBackend
-from kvmap.layers.read_only import ReadOnlyLayer
 from kvmap.store import BATCH_SIZE, Store, batched
+from kvmap.zarr_buffers import byte_bounds, to_buffer, to_bytes
+from kvmap.zarr_keys import zarr_keys
+from kvmap.zarr_stack import refuses_writes, same_store
 
 __all__ = ["THREADS", "ZarrStore"]
 
@@ -44,12 +39,6 @@ T = TypeVar("T")
 
 #: How many backend calls run at once, across every ZarrStore of a process.
 THREADS = 32
-
-#: The names of zarr's metadata documents (zarr 3, then zarr 2).
-METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
-
-# Chunk keys of an array at the root: "c", "c/0/1" (zarr 3), "0.1", "0/1" (zarr 2).
-_ROOT_CHUNK_KEY = re.compile(r"c(/\d+)*|\d+([./]\d+)*")
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -99,7 +88,7 @@ class ZarrStore(BaseZarrStore):
     supports_listing: bool = True
 
     def __init__(self, store: MutableMapping[str, Any], *, read_only: bool = False):
-        super().__init__(read_only=read_only or _refuses_writes(store))
+        super().__init__(read_only=read_only or refuses_writes(store))
         self.store = store
 
     def with_read_only(self, read_only: bool = False) -> ZarrStore:
@@ -110,7 +99,7 @@ class ZarrStore(BaseZarrStore):
         return (
             isinstance(other, ZarrStore)
             and self.read_only == other.read_only
-            and _same_store(self.store, other.store)
+            and same_store(self.store, other.store)
         )
 
     def __repr__(self) -> str:
@@ -129,9 +118,9 @@ class ZarrStore(BaseZarrStore):
         byte_range: ByteRequest | None = None,
     ) -> Buffer | None:
         await self._ensure_open()
-        bounds = _bounds(byte_range)
+        bounds = byte_bounds(byte_range)
         value = await _run(self._read, key, bounds)
-        return _to_buffer(value, prototype)
+        return to_buffer(value, prototype)
 
     async def get_partial_values(
         self,
@@ -147,11 +136,11 @@ class ZarrStore(BaseZarrStore):
     async def set(self, key: str, value: Buffer) -> None:
         self._check_writable()
         await self._ensure_open()
-        await _run(self.store.__setitem__, key, _to_bytes(key, value))
+        await _run(self.store.__setitem__, key, to_bytes(key, value))
 
     async def _set_many(self, values: Iterable[tuple[str, Buffer]]) -> None:
         self._check_writable()
-        items = {key: _to_bytes(key, value) for key, value in values}
+        items = {key: to_bytes(key, value) for key, value in values}
         if isinstance(self.store, Store):
             await _run(self.store.setitems, items)
         else:
@@ -207,13 +196,13 @@ class ZarrStore(BaseZarrStore):
     ) -> Buffer | None:
         """Read ``key`` in the calling thread; ``None`` if it is missing."""
         self._is_open = True
-        return _to_buffer(self._read(key, _bounds(byte_range)), prototype)
+        return to_buffer(self._read(key, byte_bounds(byte_range)), prototype)
 
     def set_sync(self, key: str, value: Buffer) -> None:
         """Write ``key`` in the calling thread."""
         self._check_writable()
         self._is_open = True
-        self.store[key] = _to_bytes(key, value)
+        self.store[key] = to_bytes(key, value)
 
     def delete_sync(self, key: str) -> None:
         """Delete ``key`` in the calling thread; a missing key is ignored."""
@@ -251,7 +240,7 @@ class ZarrStore(BaseZarrStore):
     def _delete_under(self, prefix: str) -> None:
         keys = self._keys(prefix)
         if not prefix:
-            keys = _zarr_keys(keys, self._root_is_an_array(keys))
+            keys = zarr_keys(keys, self._root_is_an_array(keys))
         for batch in batched(keys, BATCH_SIZE):
             self._delete_keys(batch)
 
@@ -269,81 +258,6 @@ class ZarrStore(BaseZarrStore):
             return
         for key in keys:
             self.store.pop(key, None)
-
-
-def _bounds(byte_range: ByteRequest | None) -> tuple[int, int | None] | None:
-    """Turn zarr's byte request into ``(start, stop)`` slice bounds."""
-    if byte_range is None:
-        return None
-    if isinstance(byte_range, RangeByteRequest):
-        return byte_range.start, byte_range.end
-    if isinstance(byte_range, OffsetByteRequest):
-        return byte_range.offset, None
-    if isinstance(byte_range, SuffixByteRequest):
-        return (-byte_range.suffix, None) if byte_range.suffix else (0, 0)
-    raise TypeError(
-        f"Unexpected byte_range, got {byte_range!r}: expected None, a "
-        "RangeByteRequest, an OffsetByteRequest or a SuffixByteRequest"
-    )
-
-
-def _to_buffer(value: Any, prototype: BufferPrototype | None) -> Buffer | None:
-    if value is None:
-        return None
-    if prototype is None:
-        prototype = default_buffer_prototype()
-    return prototype.buffer.from_bytes(value)
-
-
-def _to_bytes(key: str, value: Buffer) -> bytes:
-    if not isinstance(value, Buffer):
-        raise TypeError(
-            f"ZarrStore.set() takes a zarr Buffer for key {key!r}, "
-            f"not {type(value).__name__}"
-        )
-    return value.to_bytes()
-
-
-def _zarr_keys(keys: list[str], root_is_an_array: bool) -> list[str]:
-    """Return the keys of ``keys`` that zarr owns, for a delete at the root."""
-    documents = [key for key in keys if key.rpartition("/")[2] in METADATA_NAMES]
-    folders = {key.rpartition("/")[0] for key in documents} - {""}
-    owned = []
-    for key in keys:
-        if (
-            key.rpartition("/")[2] in METADATA_NAMES
-            or any(key.startswith(folder + "/") for folder in folders)
-            or (root_is_an_array and _ROOT_CHUNK_KEY.fullmatch(key))
-        ):
-            owned.append(key)
-    return owned
-
-
-def _refuses_writes(store: Any) -> bool:
-    while store is not None:
-        if isinstance(store, ReadOnlyLayer):
-            return True
-        store = getattr(store, "inner", None)
-    return False
-
-
-def _innermost(store: Any) -> Any:
-    while isinstance(getattr(store, "inner", None), MutableMapping):
-        store = store.inner
-    return store
-
-
-def _same_store(first: Any, second: Any) -> bool:
-    """Tell whether two kvmap stores reach the same data with the same layers."""
-    if first is second:
-        return True
-    if type(first) is not type(second) or not isinstance(first, Store):
-        return False
-    inner = _innermost(first)
-    in_process = isinstance(inner, MemoryBackend) or not isinstance(inner, Store)
-    if in_process and inner is not _innermost(second):
-        return False  # in-process data: only the very same mapping holds it
-    return repr(first) == repr(second)
 
 
 def _executor() -> ThreadPoolExecutor:
