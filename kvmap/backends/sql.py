@@ -1,35 +1,26 @@
-"""The SQL backend: one table in SQLite, PostgreSQL or MariaDB/MySQL."""
+"""The SQL backend: one table in SQLite, PostgreSQL or MariaDB/MySQL.
+
+The engine, the connections and the store's options are
+:class:`~kvmap.backends.sql_connection.SQLConnection`'s; this module reads,
+writes, lists and expires keys through them.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine
-
-from kvmap.backends.base import Backend, as_bytes
-from kvmap.backends.sql_engine import (
-    database_url,
-    find_memory_store,
-    is_memory,
-    lend_connection,
-    open_engine,
-    remember_memory_store,
-)
-from kvmap.backends.sql_schema import check_table_name, create_missing_table, key_table
-from kvmap.backends.sql_statements import Statements, chunk_rows
-from kvmap.errors import ConfigError
+from kvmap.backends.base import as_bytes
+from kvmap.backends.sql_connection import SQLConnection
+from kvmap.backends.sql_statements import chunk_rows
 from kvmap.keys import check_key, check_prefix
 from kvmap.store import BATCH_SIZE, batched, check_ttl
 
 __all__ = ["SQLBackend"]
 
 
-class SQLBackend(Backend):
+class SQLBackend(SQLConnection):
     """Keep ``bytes`` values in one table of a SQL database, through SQLAlchemy.
 
     ``uri`` is a SQLAlchemy URL: ``sqlite:///relative.db``,
@@ -72,80 +63,7 @@ class SQLBackend(Backend):
     After ``fork`` the child opens connections of its own.
     """
 
-    options: ClassVar[Mapping[str, Any]] = {
-        "sql": {"table": str, "pool_size": int, "engine_kwargs": dict}
-    }
     native_ttl: ClassVar[bool] = True  # type: ignore[misc]
-
-    def __init__(
-        self,
-        uri: str,
-        *,
-        table: str = "kvmap",
-        pool_size: int = 5,
-        engine_kwargs: Mapping[str, Any] | None = None,
-    ) -> None:
-        if type(pool_size) is not int or pool_size < 1:
-            raise ConfigError(
-                f"backend option 'sql.pool_size'={pool_size!r} is not valid: "
-                "expected an int >= 1"
-            )
-        self.uri = uri
-        self.url = database_url(uri)
-        self.dialect_name = self.url.get_backend_name()
-        schema, name = check_table_name(table)
-        self.table = key_table(name, schema)
-        self.pool_size = pool_size
-        self.engine_kwargs = dict(engine_kwargs or {})
-        self._engine: Engine | None = None
-        self._sql: Statements | None = None
-        self._table_ready = False
-        self._engine_lock = threading.Lock()
-        self._lock: Any = contextlib.nullcontext()
-        self._memory_token = ""
-        if is_memory(self.url):
-            self._lock = threading.RLock()
-            self._memory_token = remember_memory_store(self)
-
-    @classmethod
-    def from_uri(cls, uri: str, **options: Any) -> Self:
-        sql = options.pop("sql", None) or {}
-        names = {"table", "pool_size", "engine_kwargs"}
-        if options or not isinstance(sql, Mapping) or set(sql) - names:
-            raise ConfigError(
-                f"unknown options {options or sql!r} for SQLBackend; allowed: "
-                "sql.table, sql.pool_size, sql.engine_kwargs"
-            )
-        return cls(uri, **sql)
-
-    @property
-    def engine(self) -> Engine:
-        """The SQLAlchemy engine, created on first use with the table."""
-        engine = self._engine
-        if engine is not None and self._table_ready:
-            return engine
-        with self._engine_lock:
-            if self._engine is None:
-                kwargs = self.engine_kwargs
-                self._engine = open_engine(self.url, self.pool_size, kwargs)
-                self._sql = Statements(self.table, self._engine.dialect)
-            if not self._table_ready:
-                with lend_connection(self._engine, self.url) as connection:
-                    create_missing_table(connection, self.table)
-                self._table_ready = True
-            return self._engine
-
-    @contextlib.contextmanager
-    def _connect(self, write: bool = False) -> Iterator[tuple[Connection, Statements]]:
-        """Lend a connection and the statements, in a transaction if ``write``."""
-        engine, sql = self.engine, self._sql
-        assert sql is not None
-        with self._lock, lend_connection(engine, self.url) as connection:
-            if not write:
-                yield connection, sql
-                return
-            with connection.begin():
-                yield connection, sql
 
     def __getitem__(self, key: str) -> bytes:
         key = check_key(key)
@@ -279,26 +197,6 @@ class SQLBackend(Backend):
             for chunk in batched(keys, BATCH_SIZE):
                 parameters = {"keys": chunk, "now": now}
                 connection.execute(sql.delete_expired, parameters)
-
-    def close(self) -> None:
-        """Close the pooled connections; they reopen if the store is used again.
-
-        An in-memory SQLite database is kept: closing its only connection
-        would delete it.
-        """
-        if self._engine is not None and not self._memory_token:
-            self._engine.dispose()
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        if self._memory_token:
-            return (find_memory_store, (self._memory_token,))
-        reopen = functools.partial(
-            type(self),
-            table=self.table.fullname,
-            pool_size=self.pool_size,
-            engine_kwargs=self.engine_kwargs,
-        )
-        return (reopen, (self.uri,))
 
 
 def _expiry(seconds: float) -> float | None:
