@@ -19,12 +19,14 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from kvmap.errors import TTLNotSupportedError
+from kvmap.keys import check_key, check_prefix
 
 __all__ = [
     "BATCH_SIZE",
     "PrefixKeysView",
     "Store",
     "batched",
+    "check_keys",
     "check_ttl",
     "pairs_of",
     "read_found",
@@ -62,25 +64,33 @@ class Store(MutableMapping[str, V]):
         keys under the prefix rather than filtering a listing of every key.
         """
         if prefix:
-            return PrefixKeysView(self, prefix)
+            return PrefixKeysView(self, check_prefix(prefix))
         return KeysView(self)
 
     def getitems(self, keys: Iterable[str]) -> dict[str, V]:
         """Return ``{key: value}`` for the given keys; missing keys are left out."""
-        return read_found(self, keys)
+        return read_found(self, check_keys(keys))
 
     def setitems(
         self,
         items: Mapping[str, V] | Iterable[tuple[str, V]],
         ttl: float | None = None,
     ) -> None:
-        """Store every ``(key, value)`` pair, each with ``ttl`` seconds to live."""
-        for key, value in pairs_of(items):
+        """Store every ``(key, value)`` pair, each with ``ttl`` seconds to live.
+
+        Every key and the ttl are checked before anything is written.
+        """
+        pairs = [(check_key(key), value) for key, value in pairs_of(items)]
+        check_ttl(ttl)
+        for key, value in pairs:
             self.set(key, value, ttl)
 
     def delitems(self, keys: Iterable[str]) -> None:
-        """Delete the given keys; keys that do not exist are ignored."""
-        for key in keys:
+        """Delete the given keys; keys that do not exist are ignored.
+
+        Every key is checked before anything is deleted.
+        """
+        for key in check_keys(keys):
             try:
                 del self[key]
             except KeyError:
@@ -181,6 +191,20 @@ class PrefixKeysView(KeysView[str]):
         return f"{type(self).__name__}(prefix={self.prefix!r}, keys={list(self)!r})"
 
 
+def check_keys(keys: Iterable[str]) -> list[str]:
+    """Return ``keys`` as a list after checking each; a lone ``str`` is refused."""
+    if isinstance(keys, str | bytes):
+        raise TypeError(
+            f"expected an iterable of keys, got the single {type(keys).__name__} "
+            f"{keys!r}: wrap it in a list"
+        )
+    return [check_key(key) for key in keys]
+
+
+#: The longest time to live, in seconds (ten years): every backend can store it.
+MAX_TTL = 10 * 365 * 24 * 3600
+
+
 def check_ttl(ttl: Any) -> float:
     """Return ``ttl`` as seconds (``0.0`` for never), or raise ``ValueError``."""
     if ttl is None:
@@ -189,9 +213,10 @@ def check_ttl(ttl: Any) -> float:
         raise ValueError(
             f"ttl must be a number of seconds (0 or None for never), got {ttl!r}"
         )
-    if not ttl >= 0 or ttl == float("inf"):
+    if not 0 <= ttl <= MAX_TTL:
         raise ValueError(
-            f"ttl must be a finite number of seconds >= 0 (0 for never), got {ttl!r}"
+            f"ttl must be a number of seconds from 0 (never) to {MAX_TTL} "
+            f"(ten years), got {ttl!r}"
         )
     return float(ttl)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zlib
 
 import pytest
@@ -85,7 +86,7 @@ def test_values_that_look_like_an_envelope_round_trip():
     assert store["key"] == tricky
 
 
-@pytest.mark.parametrize("ttl", [-1, "soon", True, float("inf")])
+@pytest.mark.parametrize("ttl", [-1, "soon", True, float("inf"), 1e20])
 def test_bad_ttl_raises_valueerror(ttl):
     store = TTLLayer(MemoryBackend())
     with pytest.raises(ValueError):
@@ -284,3 +285,41 @@ def test_ranged_read_of_an_expired_key_raises_keyerror():
     clock.now += 1
     with pytest.raises(KeyError):
         store.getrange("key", 1, 3)
+
+
+def test_file_store_skips_foreign_files_with_names_no_key_can_have(tmp_path):
+    store = FileBackend(tmp_path)
+    store["good"] = b"1"
+    (tmp_path / "sub").mkdir()
+    os.close(os.open(os.fsencode(tmp_path) + b"/sub/\xff\xfe", os.O_CREAT))
+    assert list(store) == ["good"]
+    assert len(store) == 1
+
+
+def test_deleting_an_expired_key_raises_keyerror_and_removes_it(inner):
+    clock = Clock()
+    store = TTLLayer(inner, clock=clock)
+    store.set("key", b"value", ttl=1)
+    clock.now += 2
+    with pytest.raises(KeyError):
+        del store["key"]
+    assert "key" not in inner
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_a_batch_with_one_invalid_key_writes_nothing(kind, tmp_path):
+    inner = MemoryBackend() if kind == "memory" else FileBackend(tmp_path)
+    store = TTLLayer(inner)
+    with pytest.raises(ValueError, match="'../bad'"):
+        store.setitems({"ok1": b"1", "../bad": b"2", "ok2": b"3"})
+    with pytest.raises(ValueError, match="'../bad'"):
+        PrefixLayer(inner, "p").setitems({"ok1": b"1", "../bad": b"2"})
+    assert list(inner) == []
+
+
+def test_a_single_string_is_not_taken_for_a_list_of_keys():
+    store = TTLLayer(MemoryBackend())
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        store.getitems("abc")
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        store.delitems("abc")

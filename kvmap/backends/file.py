@@ -20,8 +20,8 @@ from kvmap.backends.file_io import (
     replace,
     write_all,
 )
-from kvmap.errors import ConfigError
-from kvmap.keys import RESERVED_SEGMENT_PREFIX, check_key
+from kvmap.errors import ConfigError, InvalidKeyError
+from kvmap.keys import RESERVED_SEGMENT_PREFIX, check_key, check_prefix
 
 __all__ = ["FileBackend"]
 
@@ -147,7 +147,7 @@ class FileBackend(Backend):
         return sum(1 for _ in self.iter_keys())
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
-        folder, _, start = prefix.rpartition("/")
+        folder, _, start = check_prefix(prefix).rpartition("/")
         base = folder + "/" if folder else ""
         top = self.root + "/" + folder if folder else self.root
         for key in _walk(top, base, start):
@@ -235,5 +235,15 @@ def _walk(top: str, base: str, start: str) -> Iterator[str]:
             continue
         if entry.is_dir():
             yield from _walk(entry.path, base + name + "/", "")
-        else:
+        elif _is_valid_key(base + name):
             yield base + name
+
+
+def _is_valid_key(key: str) -> bool:
+    # Files put there by other programs may have names no key can have (not
+    # UTF-8, too long): they are not keys of this store, so they are skipped.
+    try:
+        check_key(key)
+    except InvalidKeyError:
+        return False
+    return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeVar
 
-from kvmap.store import Store, check_ttl, pairs_of, read_found
+from kvmap.store import Store, check_keys, check_ttl, pairs_of, read_found
 
 __all__ = ["Layer"]
 
@@ -100,8 +100,8 @@ class Layer(Store[V]):
     def getitems_inner(self, keys: Iterable[str]) -> dict[str, Any]:
         """Read the stored (still encoded) values of ``keys`` as one batch."""
         if isinstance(self.inner, Store):
-            return self.inner.getitems(keys)
-        return read_found(self.inner, keys)
+            return self.inner.getitems(check_keys(keys))
+        return read_found(self.inner, check_keys(keys))
 
     def setitems(
         self,
@@ -113,7 +113,7 @@ class Layer(Store[V]):
 
     def delitems(self, keys: Iterable[str]) -> None:
         if isinstance(self.inner, Store):
-            self.inner.delitems(keys)
+            self.inner.delitems(check_keys(keys))
         else:
             super().delitems(keys)
 

@@ -13,7 +13,7 @@ import cloudpickle
 
 from kvmap.auto_format import MARKER, NeedsPickle, dumps_typed, loads_typed
 from kvmap.backends.base import as_bytes
-from kvmap.errors import ConfigError, UnsafeValueError
+from kvmap.errors import ConfigError, CorruptValueError, UnsafeValueError
 from kvmap.layers.base import Layer
 from kvmap.store import Store, pairs_of
 
@@ -67,6 +67,11 @@ class SerializerLayer(Layer[Any]):
             raise ConfigError(
                 f"serialization mode {mode!r} is not known; allowed: {', '.join(MODES)}"
             )
+        if mode in ("pickle", "cloudpickle") and not allow_pickle:
+            raise ConfigError(
+                f"serialization mode {mode!r} stores every value as a pickle, which "
+                "allow_pickle=False forbids; use 'auto' or 'json' instead"
+            )
         self.mode = mode
         self.allow_pickle = allow_pickle
         if isinstance(signing_key, str):
@@ -89,7 +94,26 @@ class SerializerLayer(Layer[Any]):
         return self._dump_pickle(key, value, dump, marked=False)
 
     def loads(self, key: str, stored: bytes) -> Any:
-        """Return the value that ``stored`` (read under ``key``) encodes."""
+        """Return the value that ``stored`` (read under ``key``) encodes.
+
+        Raises
+        ------
+        UnsafeValueError
+            For a pickle that the settings forbid loading.
+        CorruptValueError
+            For bytes that do not decode in this mode, naming the key.
+        """
+        try:
+            return self._decode(key, stored)
+        except UnsafeValueError:
+            raise
+        except Exception as error:
+            raise CorruptValueError(
+                f"cannot decode the value of key {key!r} in serialization mode "
+                f"{self.mode!r}: {type(error).__name__}: {error}"
+            ) from error
+
+    def _decode(self, key: str, stored: bytes) -> Any:
         mode = self.mode
         if mode == "auto":
             if not stored.startswith(MARKER):
@@ -106,7 +130,8 @@ class SerializerLayer(Layer[Any]):
 
     def _dump_json(self, key: str, value: Any) -> bytes:
         try:
-            return json.dumps(value, separators=(",", ":")).encode("utf-8")
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+            return text.encode("utf-8")
         except (TypeError, ValueError) as error:
             raise TypeError(
                 f"cannot store the value for key {key!r} as JSON ({error}); use "

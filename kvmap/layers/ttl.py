@@ -121,6 +121,19 @@ class TTLLayer(Layer[Any]):
         else:
             self.inner[key] = self.encode_with_ttl(value, seconds)
 
+    def __delitem__(self, key: str) -> None:
+        if self.native_ttl:
+            del self.inner[key]
+            return
+        head = self._heads([key]).get(key)
+        if head is None:
+            raise KeyError(key)
+        del self.inner[key]  # an expired value is removed all the same
+        try:
+            self._unwrap(head, self.clock())
+        except KeyError:
+            raise KeyError(key) from None
+
     def __contains__(self, key: object) -> bool:
         if self.native_ttl:
             return key in self.inner
