@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kvmap.backends import Backend, backend_class
+from kvmap.errors import ConfigError
 from kvmap.layers.missing import MissingKeyLayer
 from kvmap.layers.prefix import PrefixLayer
 from kvmap.layers.read_only import ReadOnlyLayer
@@ -52,6 +53,11 @@ def get_store(
     ConfigError
         If a setting, variable or backend option is not valid.
     """
+    if backend_config is not None and not isinstance(backend_config, Mapping):
+        raise ConfigError(
+            f"backend_config={backend_config!r} is not valid: a mapping of "
+            "backend options"
+        )
     config = {**(backend_config or {}), **backend_options}
     settings = Settings.load(
         uri=uri,

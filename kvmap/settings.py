@@ -33,7 +33,8 @@ from typing import Any
 from environs import Env, EnvError
 
 from kvmap.backends import backend_class
-from kvmap.errors import ConfigError
+from kvmap.errors import ConfigError, InvalidKeyError
+from kvmap.keys import check_key
 from kvmap.layers.serializer import MODES
 from kvmap.redact import MASK, redact_options, redact_uri
 from kvmap.store import check_ttl
@@ -123,7 +124,10 @@ def _read_environment(env: Env) -> dict[str, Any]:
     for name, (read, default) in readers.items():
         variable = ENV_PREFIX + name.upper()
         try:
-            values[name] = read(variable, default)
+            if os.environ.get(variable, "").strip() == "":
+                values[name] = default  # an empty variable counts as unset
+            else:
+                values[name] = read(variable, default)
         except EnvError:
             raise ConfigError(_bad_variable(variable, name)) from None
     return values
@@ -144,7 +148,9 @@ _ALLOWED = {
     "read_only": "a boolean (1/0, true/false, yes/no, on/off)",
     "allow_pickle": "a boolean (1/0, true/false, yes/no, on/off)",
     "signing_key": "a string",
+    "backend_config": "a mapping of backend options",
 }
+_BOOLEANS = ("raise_on_nonexist", "read_only", "allow_pickle")
 
 
 def _check_values(values: dict[str, Any], from_keyword: set[str]) -> None:
@@ -153,11 +159,13 @@ def _check_values(values: dict[str, Any], from_keyword: set[str]) -> None:
             return setting
         return ENV_PREFIX + setting.upper()
 
-    def refuse(setting: str) -> None:
+    def refuse(setting: str, allowed: str | None = None) -> None:
         value = values[setting]
-        raise ConfigError(
-            f"{name_of(setting)}={value!r} is not valid: {_ALLOWED[setting]}"
-        )
+        if allowed is None:
+            allowed = _ALLOWED[setting]
+            if setting in from_keyword and setting in _BOOLEANS:
+                allowed = "True or False"
+        raise ConfigError(f"{name_of(setting)}={value!r} is not valid: {allowed}")
 
     if values["serialization_mode"] not in MODES:
         refuse("serialization_mode")
@@ -165,12 +173,22 @@ def _check_values(values: dict[str, Any], from_keyword: set[str]) -> None:
         values["default_ttl"] = check_ttl(values["default_ttl"])
     except ValueError:
         refuse("default_ttl")
-    for setting in ("raise_on_nonexist", "read_only", "allow_pickle"):
+    for setting in _BOOLEANS:
         if not isinstance(values[setting], bool):
             refuse(setting)
     if not isinstance(values["uri"], str | os.PathLike) or not str(values["uri"]):
         refuse("uri")
     values["uri"] = os.fspath(values["uri"])
+    for setting in ("key_prefix", "signing_key"):
+        if values[setting] is not None and not isinstance(values[setting], str):
+            refuse(setting)
+    if values["key_prefix"]:
+        try:
+            check_key(values["key_prefix"].rstrip("/"))
+        except InvalidKeyError as error:
+            refuse("key_prefix", f"{_ALLOWED['key_prefix']} ({error})")
+    if not isinstance(values.get("backend_config") or {}, Mapping):
+        refuse("backend_config")
 
 
 def _read_backend_environment(env: Env, declared: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,10 +199,22 @@ def _read_backend_environment(env: Env, declared: Mapping[str, Any]) -> dict[str
         path = variable[len(BACKEND_CONFIG_PREFIX) :].lower().split("__")
         kind = _declared_type(declared, path)
         target = config
-        for part in path[:-1]:
+        for depth, part in enumerate(path[:-1], start=1):
             target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise _group_error(path[:depth])
+        if isinstance(kind, Mapping) or isinstance(target.get(path[-1]), dict):
+            raise _group_error(path)
         target[path[-1]] = _cast(env, variable, kind)
     return config
+
+
+def _group_error(path: list[str]) -> ConfigError:
+    group = BACKEND_CONFIG_PREFIX + "__".join(path).upper()
+    return ConfigError(
+        f"{group} is a group of backend options and takes no value of its own: "
+        f"set {group}__<NAME> variables instead"
+    )
 
 
 def _declared_type(declared: Mapping[str, Any], path: list[str]) -> Any:

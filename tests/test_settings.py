@@ -236,3 +236,48 @@ def test_missing_optional_dependency_names_the_extra(monkeypatch):
     register_backend("absent", "kvmap_absent_backend:Backend")
     with pytest.raises(ConfigError, match=r"pip install 'kvmap\[absent\]'"):
         backend_class("absent://x")
+
+
+@pytest.mark.parametrize("scheme", ["file", "local", "FILE"])
+def test_file_and_local_schemes_name_an_absolute_folder(tmp_path, scheme):
+    store = kvmap.get_store(f"{scheme}://{tmp_path}/data")
+    store["key"] = b"value"
+    assert (tmp_path / "data" / "key").read_bytes() == b"value"
+
+
+def test_a_group_of_options_set_as_one_variable_is_a_config_error(monkeypatch):
+    monkeypatch.setenv("KVMAP_BACKEND_CONFIG__CLIENT_KWARGS", "1")
+    monkeypatch.setenv("KVMAP_BACKEND_CONFIG__CLIENT_KWARGS__REGION", "eu")
+    with pytest.raises(
+        ConfigError, match="KVMAP_BACKEND_CONFIG__CLIENT_KWARGS__<NAME>"
+    ):
+        Settings.load(uri="zip:///x.zip")
+
+
+def test_an_empty_variable_counts_as_unset(monkeypatch):
+    monkeypatch.setenv("KVMAP_READ_ONLY", "")
+    monkeypatch.setenv("KVMAP_DEFAULT_TTL", " ")
+    settings = Settings.load()
+    assert settings.read_only is False
+    assert settings.default_ttl == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"key_prefix": "../evil"}, "key_prefix='../evil'"),
+        ({"key_prefix": 3}, "key_prefix=3"),
+        ({"backend_config": "x"}, "backend_config='x'"),
+        ({"read_only": "true"}, "True or False"),
+    ],
+)
+def test_bad_keywords_are_config_errors_naming_them(overrides, named):
+    with pytest.raises(ConfigError) as raised:
+        kvmap.get_store("memory://", **overrides)
+    assert named in str(raised.value)
+
+
+def test_bad_key_prefix_from_the_environment_names_the_variable(monkeypatch):
+    monkeypatch.setenv("KVMAP_KEY_PREFIX", "a//b")
+    with pytest.raises(ConfigError, match="KVMAP_KEY_PREFIX='a//b'"):
+        kvmap.get_store("memory://")

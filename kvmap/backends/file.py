@@ -69,7 +69,8 @@ class FileBackend(Backend):
 
     @classmethod
     def from_uri(cls, uri: str, **options: Any) -> Self:
-        path = uri.removeprefix("file://")
+        scheme, separator, rest = uri.partition("://")
+        path = rest if separator and scheme.lower() in ("file", "local") else uri
         if not path:
             raise ConfigError(f"URI {uri!r} names no folder: use file:///abs/path")
         return cls(path, **options)
