@@ -20,7 +20,7 @@ from kvmap.backends.redis_names import (
     glob_escape,
     milliseconds,
 )
-from kvmap.errors import ConfigError, ProcessLocalError
+from kvmap.errors import ConfigError, InvalidKeyError, ProcessLocalError
 from kvmap.keys import check_key
 from kvmap.store import BATCH_SIZE, batched, pairs_of
 
@@ -40,11 +40,14 @@ class RedisBackend(Backend):
     reached, times out or refuses the password raises
     :class:`~kvmap.errors.BackendUnavailableError`, naming ``host:port``.
 
-    Without ``redis_prefix`` the store is the whole database: it lists every
-    key of the database and ``len()`` is one ``DBSIZE``. With a prefix,
-    iteration and ``len()`` walk the prefix with ``SCAN`` (``scan_count``
-    names per call, never ``KEYS``): O(number of keys in the database) server
-    work and O(keys under the prefix) memory, to report each key once.
+    Iteration lists the names that are valid kvmap keys, so every listed key
+    reads back; it walks the database with ``SCAN`` (``scan_count`` names per
+    call, never ``KEYS``): O(number of keys in the database) server work and
+    O(keys listed) memory, to report each key once. With ``redis_prefix``,
+    ``len()`` counts the listed keys the same way. Without one the store is
+    the whole database and ``len()`` is one ``DBSIZE``: it also counts names
+    other clients wrote that are no valid keys (``a//b``, non-UTF-8 bytes),
+    which iteration leaves out.
 
     Keys expire natively: :meth:`set` and :meth:`setitems` with a ttl send
     ``PX`` milliseconds (at least 1); ttl ``0`` or ``None`` sends no expiry.
@@ -162,16 +165,15 @@ class RedisBackend(Backend):
     def __len__(self) -> int:
         if not self._name_prefix:
             return int(self._call("DBSIZE"))
-        return sum(1 for _ in self._scan_names(""))
+        return sum(1 for _ in self.iter_keys())
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         start = len(self._name_prefix)
         for name in self._scan_names(prefix):
             try:
-                key = name.decode("utf-8")
-            except UnicodeDecodeError:
-                continue  # a name kvmap did not write: it is no valid key
-            yield key[start:]
+                yield check_key(name.decode("utf-8")[start:])
+            except (UnicodeDecodeError, InvalidKeyError):
+                continue  # written by another client, and no key kvmap can read
 
     def _scan_names(self, prefix: str) -> Iterator[bytes]:
         pattern = glob_escape(self._name_prefix + prefix) + "*"
@@ -259,7 +261,7 @@ class RedisBackend(Backend):
             raise self._unavailable(error) from None
 
     def __repr__(self) -> str:
-        shown = super().__repr__()[:-1]
+        shown = f"{type(self).__name__}({self._redis.shown_uri!r}"
         if self.redis_prefix:
             shown += f", redis_prefix={self.redis_prefix!r}"
         if self.debug:

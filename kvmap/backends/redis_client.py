@@ -13,16 +13,19 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.connection import ConnectionPool, SSLConnection, parse_url
 
 from kvmap.errors import BackendUnavailableError, ConfigError
 from kvmap.redact import MASK, redact_options, redact_uri
+from kvmap.settings import BACKEND_CONFIG_PREFIX
 
 __all__ = [
     "CONNECTION_OPTIONS",
     "DEBUG_VARIABLES",
+    "POOL_OPTIONS",
     "UNAVAILABLE",
     "RedisClient",
     "debug_from_environment",
@@ -51,6 +54,44 @@ CONNECTION_OPTIONS: Mapping[str, type] = {
     "ssl_keyfile": str,
     "ssl_cert_reqs": str,
     "ssl_check_hostname": bool,
+}
+
+#: The options that go to the connection pool; every other one goes to each
+#: connection.
+POOL_OPTIONS = frozenset({"max_connections"})
+
+
+def _count(least: int) -> Callable[[Any], bool]:
+    return lambda value: type(value) is int and value >= least
+
+
+def _seconds(value: Any) -> bool:
+    if value is None:
+        return True
+    return type(value) in (int, float) and value > 0
+
+
+def _client_name(value: Any) -> bool:
+    # Redis refuses spaces, newlines and other characters outside '!'..'~'.
+    return isinstance(value, str) and all("!" <= char <= "~" for char in value)
+
+
+#: What the options whose values redis-py checks late (or never) allow:
+#: a test of the value, and the words of the error.
+_ALLOWED: Mapping[str, tuple[Callable[[Any], bool], str]] = {
+    "db": (_count(0), "an int >= 0"),
+    "protocol": (lambda value: type(value) is int and value in (2, 3), "2 or 3"),
+    "max_connections": (_count(1), "an int >= 1"),
+    "health_check_interval": (_count(0), "an int of seconds >= 0"),
+    "socket_timeout": (_seconds, "a number of seconds > 0"),
+    "socket_connect_timeout": (_seconds, "a number of seconds > 0"),
+    "client_name": (_client_name, "a str without spaces or control characters"),
+    "ssl_cert_reqs": (
+        lambda value: (
+            not isinstance(value, str) or value in ("none", "optional", "required")
+        ),
+        "'none', 'optional' or 'required'",
+    ),
 }
 
 #: redis-py errors that mean the server cannot be used right now.
@@ -106,10 +147,14 @@ class RedisClient:
             logger.debug("ignoring decode_responses: kvmap exchanges bytes")
         settings["decode_responses"] = False
         _check_ssl_options(uri, settings)
+        _check_values(settings)
         self.password: str | None = settings.get("password")
         self.address = _address(settings)
+        self.shown_uri = _shown_uri(uri, settings.get("db", 0))
         if debug:
             settings = _fake_settings(settings)
+        else:
+            settings["redis_connect_func"] = self._connect
         _check_connection_options(uri, settings)
         self.pool = ConnectionPool(**settings)
         self.client = redis.Redis(connection_pool=self.pool)
@@ -127,11 +172,28 @@ class RedisClient:
             message = message.replace(self.password, MASK)
         if isinstance(error, redis.exceptions.AuthenticationError):
             problem = "refused the credentials"
+        elif str(error) == "Too many connections":  # every pool connection in use
+            limit = self.pool.max_connections
+            problem = f"has no free connection in this store's pool of {limit}"
         elif isinstance(error, redis.exceptions.TimeoutError):
             problem = "did not answer in time"
         else:
             problem = "cannot be reached"
         return BackendUnavailableError(f"Redis at {self.address} {problem} ({message})")
+
+    def _connect(self, connection: Any) -> None:
+        # Run by redis-py on each new connection, after the socket opens.
+        try:
+            connection.on_connect()
+        except redis.exceptions.ResponseError as error:
+            if "DB index" not in str(error):
+                raise
+            raise ConfigError(
+                f"Redis at {self.address} has no database {connection.db} "
+                f"({error}): the option db ({BACKEND_CONFIG_PREFIX}DB, or the "
+                "URI path) must be below the server's 'databases' setting "
+                "(16 unless configured)"
+            ) from None
 
     def send(self, commands: Sequence[Sequence[bytes]]) -> list[Any]:
         """Send ``commands`` in one round trip; return their replies in order.
@@ -173,6 +235,30 @@ def _address(settings: Mapping[str, Any]) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _shown_uri(uri: str, db: int) -> str:
+    """Return ``uri`` redacted, naming database ``db`` where it differs."""
+    if parse_url(uri).get("db", 0) == db:
+        return redact_uri(uri)
+    parts = urlsplit(uri)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(name, value) for name, value in query if name != "db"]
+    if parts.scheme == "unix":  # the db goes in the query; keep "unix://"
+        query.append(("db", str(db)))
+        return redact_uri(uri.split("?")[0] + "?" + urlencode(query))
+    parts = parts._replace(path=f"/{db}", query=urlencode(query))
+    return redact_uri(urlunsplit(parts))
+
+
+def _check_values(settings: Mapping[str, Any]) -> None:
+    for name, (allowed, words) in _ALLOWED.items():
+        if name in settings and not allowed(settings[name]):
+            variable = BACKEND_CONFIG_PREFIX + name.upper()
+            raise ConfigError(
+                f"Redis option {name}={settings[name]!r} is not valid: {words} "
+                f"(set in backend_config, {variable} or the URI)"
+            )
+
+
 def _check_ssl_options(uri: str, settings: Mapping[str, Any]) -> None:
     ssl_options = sorted(name for name in settings if name.startswith("ssl_"))
     if ssl_options and settings.get("connection_class") is not SSLConnection:
@@ -198,7 +284,8 @@ def _check_connection_options(uri: str, settings: Mapping[str, Any]) -> None:
     # Building a connection object opens no socket, and it is where redis-py
     # refuses an unknown option; refuse it now rather than on first use.
     connection_class = settings.get("connection_class", redis.Connection)
-    arguments = {k: v for k, v in settings.items() if k != "connection_class"}
+    skipped = POOL_OPTIONS | {"connection_class"}
+    arguments = {k: v for k, v in settings.items() if k not in skipped}
     try:
         connection_class(**arguments)
     except TypeError as error:

@@ -12,10 +12,20 @@ from typing import Any
 from kvmap.errors import ConfigError
 from kvmap.store import check_ttl
 
-__all__ = ["SEPARATOR", "check_prefix", "flat_mset", "glob_escape", "milliseconds"]
+__all__ = [
+    "MAX_TTL",
+    "SEPARATOR",
+    "check_prefix",
+    "flat_mset",
+    "glob_escape",
+    "milliseconds",
+]
 
 #: What joins ``redis_prefix`` and a key in the Redis key name.
 SEPARATOR = ":"
+#: The longest ttl Redis takes, in seconds: it refuses an expiry time past
+#: 2**63 - 1 milliseconds after 1970, so this leaves room for the clock.
+MAX_TTL = 2.0**62 / 1000
 _GLOB = str.maketrans({char: "\\" + char for char in "*?[]\\"})
 
 
@@ -64,4 +74,8 @@ def milliseconds(ttl: float | None) -> int:
     seconds = check_ttl(ttl)
     if not seconds:
         return 0
+    if seconds > MAX_TTL:
+        raise ValueError(
+            f"ttl must be at most {MAX_TTL:.0f} seconds on Redis, got {ttl!r}"
+        )
     return max(1, round(seconds * 1000))
