@@ -13,10 +13,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from kvmap.errors import ConfigError, KvmapError
-from kvmap.factory import get_store, open_backend
-from kvmap.settings import Settings
-from kvmap.store import BATCH_SIZE, Store, batched
+from kvmap.backends import backend_class
+from kvmap.copying import copy_store
+from kvmap.errors import ConfigError, InvalidKeyError
+from kvmap.factory import get_store
+from kvmap.settings import Settings, cast_option_text, declared_type
+from kvmap.store import Store
 
 __all__ = ["main"]
 
@@ -33,11 +35,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         _say(f"kvmap: configuration error: {error}")
         return 2
-    except (KvmapError, OSError, ValueError, TypeError) as error:
-        _say(f"kvmap: {type(error).__name__}: {error}")
-        return 1
+    except InvalidKeyError as error:
+        _say(f"kvmap: invalid key: {error}")
+        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # no traceback for a user of the command line
+        _say(f"kvmap: {type(error).__name__}: {error}")
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     copy.add_argument("source")
     copy.add_argument("destination")
     copy.add_argument("--prefix", default="", help="only keys starting with this")
+    for side in ("source", "target"):
+        copy.add_argument(
+            f"--{side}-option",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help=f"a backend option of the {side} only (repeatable; sql.table=kv)",
+        )
     copy.set_defaults(run=_copy)
 
     config = commands.add_parser("config", help="show the effective settings")
@@ -77,8 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _store(arguments: argparse.Namespace) -> Store[Any]:
-    return get_store(arguments.uri)
+def _store(arguments: argparse.Namespace, mode: str | None = None) -> Store[Any]:
+    # A missing key is always an error here, whatever KVMAP_RAISE_ON_NONEXIST.
+    return get_store(arguments.uri, serialization_mode=mode, raise_on_nonexist=True)
 
 
 def _put(arguments: argparse.Namespace) -> int:
@@ -89,7 +103,7 @@ def _put(arguments: argparse.Namespace) -> int:
         value = sys.stdin.buffer.read()
     else:
         value = arguments.value.encode("utf-8")
-    with _store(arguments) as store:
+    with _store(arguments, mode="raw") as store:  # bytes, whatever the mode
         store[arguments.key] = value
     return 0
 
@@ -129,22 +143,34 @@ def _delete(arguments: argparse.Namespace) -> int:
 
 
 def _copy(arguments: argparse.Namespace) -> int:
-    # Copy the stored bytes backend to backend, so values, and the expiry
-    # envelopes of backends without native expiry, arrive unchanged.
-    source = open_backend(*_backend_settings(arguments.source))
-    target = open_backend(*_backend_settings(arguments.destination))
     progress = _Progress(sys.stderr.buffer if sys.stderr.isatty() else None)
-    with source, target:
-        for keys in batched(source.iter_keys(arguments.prefix), BATCH_SIZE):
-            target.setitems(source.getitems(keys))
-            progress.advance(len(keys))
+    copy_store(
+        arguments.source,
+        arguments.destination,
+        prefix=arguments.prefix,
+        source_options=_options(arguments.source, arguments.source_option),
+        target_options=_options(arguments.destination, arguments.target_option),
+        progress=progress.show,
+    )
     progress.finish()
     return 0
 
 
-def _backend_settings(uri: str) -> tuple[str, dict[str, Any]]:
-    settings = Settings.load(uri=uri)
-    return settings.uri, settings.backend_config
+def _options(uri: str, assignments: list[str]) -> dict[str, Any]:
+    # NAME=VALUE pairs; a dotted name sets a nested option (sql.table=kv).
+    backend = backend_class(uri)
+    options: dict[str, Any] = {}
+    for assignment in assignments:
+        name, equals, text = assignment.partition("=")
+        if not equals or not name:
+            raise ConfigError(f"option {assignment!r} is not valid: use NAME=VALUE")
+        path = name.lower().split(".")
+        kind = declared_type(backend.options, path)
+        target = options
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = cast_option_text(text, kind, name)
+    return options
 
 
 def _config(arguments: argparse.Namespace) -> int:
@@ -164,8 +190,8 @@ class _Progress:
         self.stream = stream
         self.count = 0
 
-    def advance(self, count: int) -> None:
-        self.count += count
+    def show(self, count: int) -> None:
+        self.count = count
         if self.stream is not None:
             self.stream.write(f"\rcopied {self.count} keys".encode())
             self.stream.flush()

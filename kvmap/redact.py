@@ -5,20 +5,37 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 
 __all__ = ["MASK", "is_secret_name", "redact_options", "redact_uri"]
 
 MASK = "***"
 
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "signing_key", "credential")
+_SECRET_WORDS = (
+    "pass",
+    "secret",
+    "token",
+    "credential",
+    "private",
+    "pkey",
+    "auth",
+    "signature",
+    "_key",
+    "key_",
+    "apikey",
+    "connection_string",
+    "sas",
+)
+_SECRET_NAMES = frozenset({"key", "pwd", "sig", "x-amz-signature", "x-amz-credential"})
+#: Schemes whose user part alone can be a secret (a token sent as the user name).
+_TOKEN_USER_SCHEMES = ("http://", "https://", "ftp://", "ws://", "wss://")
 _USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^@/]*)@")
 
 
 def is_secret_name(name: str) -> bool:
     """Tell whether an option or query parameter named ``name`` holds a secret."""
     lowered = name.lower()
-    return lowered in ("key", "pwd") or any(word in lowered for word in _SECRET_WORDS)
+    return lowered in _SECRET_NAMES or any(word in lowered for word in _SECRET_WORDS)
 
 
 def redact_uri(uri: str) -> str:
@@ -27,14 +44,18 @@ def redact_uri(uri: str) -> str:
     if match and ":" in match["info"]:
         user = match["info"].split(":", 1)[0]
         uri = f"{match['scheme']}{user}:{MASK}@{uri[match.end() :]}"
+    elif match and match["info"] and match["scheme"].lower() in _TOKEN_USER_SCHEMES:
+        uri = f"{match['scheme']}{MASK}@{uri[match.end() :]}"
     if "?" not in uri:
         return uri
-    parts = urlsplit(uri)
-    query = [
+    # Rebuild the query only: urlunsplit would drop the "//" of unix:///path.
+    base, _, rest = uri.partition("?")
+    query, hash_sign, fragment = rest.partition("#")
+    shown = [
         (name, MASK if is_secret_name(name) else value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        for name, value in parse_qsl(query, keep_blank_values=True)
     ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+    return f"{base}?{urlencode(shown, safe='*')}{hash_sign}{fragment}"
 
 
 def redact_options(options: Mapping[str, Any]) -> dict[str, Any]:

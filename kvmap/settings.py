@@ -26,6 +26,7 @@ they spell one, and stay strings otherwise.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -39,7 +40,14 @@ from kvmap.layers.serializer import MODES
 from kvmap.redact import MASK, redact_options, redact_uri
 from kvmap.store import check_ttl
 
-__all__ = ["ENV_PREFIX", "Settings"]
+__all__ = [
+    "BACKEND_CONFIG_PREFIX",
+    "ENV_PREFIX",
+    "Settings",
+    "backend_environment_config",
+    "cast_option_text",
+    "declared_type",
+]
 
 ENV_PREFIX = "KVMAP_"
 BACKEND_CONFIG_PREFIX = ENV_PREFIX + "BACKEND_CONFIG__"
@@ -68,11 +76,13 @@ class Settings:
     backend_config: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def load(cls, **overrides: Any) -> Settings:
+    def load(cls, *, backend_environment: bool = True, **overrides: Any) -> Settings:
         """Read the ``KVMAP_*`` variables, then apply the non-None ``overrides``.
 
         ``backend_config`` from the keyword is merged into the one from the
-        environment, key by key, the keyword winning.
+        environment, key by key, the keyword winning. With
+        ``backend_environment=False`` the ``KVMAP_BACKEND_CONFIG__*`` variables
+        are not read: ``backend_config`` alone configures the backend.
 
         Raises
         ------
@@ -90,7 +100,7 @@ class Settings:
         _check_values(values, from_keyword=given)
 
         backend = backend_class(values["uri"])
-        from_env = _read_backend_environment(env, backend.options)
+        from_env = backend_environment_config(backend) if backend_environment else {}
         keyword = dict(overrides.get("backend_config") or {})
         values["backend_config"] = _merge(from_env, keyword)
         _check_backend_options(values["backend_config"], backend)
@@ -191,13 +201,45 @@ def _check_values(values: dict[str, Any], from_keyword: set[str]) -> None:
         refuse("backend_config")
 
 
+def backend_environment_config(backend: type[Any]) -> dict[str, Any]:
+    """Read the ``KVMAP_BACKEND_CONFIG__*`` variables, cast for ``backend``."""
+    return _read_backend_environment(Env(expand_vars=False), backend.options)
+
+
+def cast_option_text(text: str, kind: Any, name: str) -> Any:
+    """Cast an option given as text (``name`` for errors) to its declared type.
+
+    Undeclared options (``kind`` None) become booleans when they spell one and
+    stay strings otherwise, as options from the environment do.
+    """
+    lowered = text.strip().lower()
+    try:
+        if kind is bool or (kind is None and lowered in _TRUE | _FALSE):
+            if lowered not in _TRUE | _FALSE:
+                raise ValueError(text)
+            return lowered in _TRUE
+        if kind is int or kind is float:
+            return kind(text)
+        if kind is dict:
+            parsed = json.loads(text)
+            if not isinstance(parsed, dict):
+                raise ValueError(text)
+            return parsed
+    except ValueError:
+        expected = "JSON object" if kind is dict else kind.__name__
+        raise ConfigError(
+            f"{name}={text!r} is not valid: expected a {expected}"
+        ) from None
+    return text
+
+
 def _read_backend_environment(env: Env, declared: Mapping[str, Any]) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for variable in sorted(os.environ):
         if not variable.startswith(BACKEND_CONFIG_PREFIX):
             continue
         path = variable[len(BACKEND_CONFIG_PREFIX) :].lower().split("__")
-        kind = _declared_type(declared, path)
+        kind = declared_type(declared, path)
         target = config
         for depth, part in enumerate(path[:-1], start=1):
             target = target.setdefault(part, {})
@@ -217,7 +259,8 @@ def _group_error(path: list[str]) -> ConfigError:
     )
 
 
-def _declared_type(declared: Mapping[str, Any], path: list[str]) -> Any:
+def declared_type(declared: Mapping[str, Any], path: list[str]) -> Any:
+    """Return the declared type of the option at ``path``, or None if undeclared."""
     kind: Any = declared
     for part in path:
         if not isinstance(kind, Mapping) or part not in kind:
@@ -264,7 +307,7 @@ def _check_backend_options(
     for name, value in config.items():
         option_path = (*path, name)
         option = ".".join(option_path)
-        kind = _declared_type(backend.options, list(option_path))
+        kind = declared_type(backend.options, list(option_path))
         if kind is None:
             if backend.accepts_other_options:
                 continue

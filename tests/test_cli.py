@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,9 +100,9 @@ def test_bad_configuration_exits_2_without_traceback(tmp_path):
     assert b"Traceback" not in result.stderr
 
 
-def test_invalid_key_is_reported_without_traceback(tmp_path):
+def test_invalid_key_is_bad_usage_reported_without_traceback(tmp_path):
     result = run("put", "../escape", "v", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert b"'../escape'" in result.stderr
     assert b"Traceback" not in result.stderr
 
@@ -156,3 +157,84 @@ def test_python_dash_m_runs_the_same_command_line(tmp_path):
 def test_memory_store_is_empty_in_each_command(tmp_path, uri):
     run("--uri", uri, "put", "k", "v", cwd=tmp_path)
     assert run("--uri", uri, "get", "k", cwd=tmp_path).returncode == 1
+
+
+def test_copy_into_a_native_expiry_backend_drops_expired_keys(tmp_path):
+    source = kvmap.get_store(str(tmp_path / "src"))
+    source.set("live", "value", ttl=3600)
+    source.set("dead", "value", ttl=0.01)
+    source["forever"] = {"a": 1}
+    time.sleep(0.05)
+    target_uri = f"sqlite:///{tmp_path}/dst.db"
+    result = run("copy", "src", target_uri, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    target = kvmap.get_store(target_uri)
+    assert sorted(target) == ["forever", "live"]
+    assert target["live"] == "value"
+    assert target["forever"] == {"a": 1}
+
+
+def test_copy_between_files_keeps_expiry(tmp_path):
+    source = kvmap.get_store(str(tmp_path / "src"))
+    source.set("short", b"x", ttl=0.5)
+    run("copy", "src", "dst", cwd=tmp_path)
+    target = kvmap.get_store(str(tmp_path / "dst"))
+    assert target["short"] == b"x"
+    time.sleep(0.6)
+    assert "short" not in target
+
+
+def test_copy_honours_key_prefix_and_read_only(tmp_path):
+    kvmap.get_store(str(tmp_path / "src"), key_prefix="team").update({"k": b"1"})
+    kvmap.get_store(str(tmp_path / "src"))["outside"] = b"2"
+    result = run("copy", "src", "dst", cwd=tmp_path, env={"KVMAP_KEY_PREFIX": "team"})
+    assert result.returncode == 0, result.stderr
+    assert sorted(kvmap.get_store(str(tmp_path / "dst"))) == ["team/k"]
+    refused = run("copy", "src", "dst2", cwd=tmp_path, env={"KVMAP_READ_ONLY": "1"})
+    assert refused.returncode == 1
+    assert b"read-only" in refused.stderr or b"READ_ONLY" in refused.stderr
+    assert not (tmp_path / "dst2").exists()
+
+
+def test_copy_gives_each_side_only_the_options_it_takes(tmp_path):
+    kvmap.get_store(str(tmp_path / "src"))["k"] = b"v"
+    target_uri = f"sqlite:///{tmp_path}/dst.db"
+    result = run(
+        "copy",
+        "src",
+        target_uri,
+        "--target-option",
+        "sql.table=copied",
+        cwd=tmp_path,
+        env={"KVMAP_BACKEND_CONFIG__DURABLE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert kvmap.get_store(target_uri, sql={"table": "copied"})["k"] == b"v"
+
+
+def test_copy_from_a_missing_folder_is_an_error(tmp_path):
+    result = run("copy", "nowhere", "dst", cwd=tmp_path)
+    assert result.returncode == 1
+    assert b"does not exist" in result.stderr
+
+
+def test_get_raises_for_a_missing_key_whatever_the_policy(tmp_path):
+    result = run("get", "nope", cwd=tmp_path, env={"KVMAP_RAISE_ON_NONEXIST": "0"})
+    assert result.returncode == 1
+
+
+def test_put_stores_bytes_in_every_serialization_mode(tmp_path):
+    env = {"KVMAP_SERIALIZATION_MODE": "json"}
+    assert run("put", "j", '{"a": 1}', cwd=tmp_path, env=env).returncode == 0
+    assert kvmap.get_store(str(tmp_path / ".kvmap"), serialization_mode="json")[
+        "j"
+    ] == {"a": 1}
+
+
+def test_unexpected_errors_are_one_line_without_traceback(tmp_path):
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "key").write_bytes(b"\x00kvmap:j{broken")
+    result = run("--uri", "store", "get", "key", cwd=tmp_path)
+    assert result.returncode == 1
+    assert b"Traceback" not in result.stderr
+    assert b"'key'" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import zlib
 
 import pytest
@@ -323,3 +324,12 @@ def test_a_single_string_is_not_taken_for_a_list_of_keys():
         store.getitems("abc")
     with pytest.raises(TypeError, match="wrap it in a list"):
         store.delitems("abc")
+
+
+def test_purge_expired_is_reachable_from_the_full_stack(tmp_path):
+    store = kvmap.get_store(str(tmp_path), raise_on_nonexist=False)
+    store.set("old", "x", ttl=0.01)
+    store["kept"] = "y"
+    time.sleep(0.05)
+    assert store.purge_expired() == 1
+    assert sorted(os.listdir(tmp_path)) == ["kept"]

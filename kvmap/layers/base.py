@@ -140,6 +140,15 @@ class Layer(Store[V]):
     def clear(self) -> None:
         self.inner.clear()
 
+    def purge_expired(self) -> int:
+        """Delete expired keys below this layer; return how many were deleted.
+
+        Passed down to the first store that expires keys (a TTL layer, or a
+        backend such as SQL); 0 when nothing below keeps expired keys.
+        """
+        purge = getattr(self.inner, "purge_expired", None)
+        return int(purge()) if purge is not None else 0
+
     def close(self) -> None:
         close = getattr(self.inner, "close", None)
         if close is not None:
