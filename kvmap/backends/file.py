@@ -30,6 +30,7 @@ TEMPORARY_PREFIX = RESERVED_SEGMENT_PREFIX + "tmp-"
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _MISSING = (FileNotFoundError, NotADirectoryError)
 _counter = itertools.count()
+_ATTEMPTS = 8
 
 
 class FileBackend(Backend):
@@ -56,8 +57,12 @@ class FileBackend(Backend):
     the last completed write wins. Atomic replacement relies on POSIX
     ``rename``; on network file systems (NFS) it holds only as far as the
     server honours it. When one process writes ``"a"`` while another writes
-    ``"a/b"``, the move of ``"a"``'s value into the folder can race: the loser
-    retries, and both values survive.
+    the first key under ``"a/"``, the value of ``"a"`` must move into the new
+    folder; writers that collide there retry, and both keys end up stored.
+    One narrow window remains: a write of ``"a"`` that lands between the
+    mover's check and its unlink of the old file is lost (closing it would
+    need a lock per store). A process killed mid-write leaves its
+    ``.kvmap-tmp-*`` file behind (never listed; safe to delete).
     """
 
     options: ClassVar[Mapping[str, Any]] = {"durable": bool}
@@ -120,7 +125,16 @@ class FileBackend(Backend):
         folder = path.rpartition("/")[0]
         temporary = self._write_temporary(folder, data, key)
         try:
-            replace(temporary, path)
+            for attempt in range(_ATTEMPTS):
+                try:
+                    replace(temporary, path)
+                    break
+                except (FileNotFoundError, NotADirectoryError):
+                    # The key became a folder, or stopped being one, while
+                    # this write was under way: place the value again.
+                    if attempt == _ATTEMPTS - 1:
+                        raise
+                    self._make_folder(folder)
         except BaseException:
             remove_quietly(temporary)
             raise
@@ -178,11 +192,19 @@ class FileBackend(Backend):
         return temporary
 
     def _make_folder(self, folder: str) -> None:
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            self._move_values_out_of_the_way(folder)
-            os.makedirs(folder, exist_ok=True)
+        # Writers of a key and of keys under it can race (one makes a file
+        # where the other needs a folder): each round moves such files into
+        # their folders, until the folder stands.
+        for attempt in range(_ATTEMPTS):
+            try:
+                os.makedirs(folder, exist_ok=True)
+                return
+            except (FileExistsError, NotADirectoryError, FileNotFoundError):
+                # FileNotFoundError: a delete removed a parent folder as it
+                # emptied it, while makedirs was making the next one.
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                self._move_values_out_of_the_way(folder)
 
     def _move_values_out_of_the_way(self, folder: str) -> None:
         # A key's value file stands where a folder is needed: move each such
@@ -210,15 +232,28 @@ class FileBackend(Backend):
 
 
 def _move_into_folder(path: str) -> None:
+    # Hard links, not renames: a link never moves a folder that another
+    # writer made meanwhile, and never overwrites a newer value file.
     parent = path.rpartition("/")[0]
     temporary = f"{parent}/{TEMPORARY_PREFIX}{os.getpid()}-move-{next(_counter)}"
     try:
-        os.rename(path, temporary)
+        os.link(path, temporary)
+    except OSError:
+        return  # gone, or a folder already: nothing to move
+    try:
+        # Known race: a writer replacing the file between this check and the
+        # unlink loses that write. Closing it would need a lock per store.
+        if os.stat(path).st_ino != os.stat(temporary).st_ino:
+            return  # a newer value was written: the next round moves it
+        os.unlink(path)
+        with contextlib.suppress(FileExistsError):  # another writer made it
+            os.mkdir(path)
+        with contextlib.suppress(FileExistsError, NotADirectoryError):
+            os.link(temporary, path + "/" + VALUE_FILE)  # a newer value wins
     except FileNotFoundError:
-        return  # another writer moved it first
-    with contextlib.suppress(FileExistsError):  # another writer made it first
-        os.mkdir(path)
-    os.replace(temporary, path + "/" + VALUE_FILE)
+        pass  # another writer moved it first
+    finally:
+        remove_quietly(temporary)
 
 
 def _walk(top: str, base: str, start: str) -> Iterator[str]:

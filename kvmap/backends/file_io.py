@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import stat
 import sys
 from typing import Any
 
@@ -67,7 +68,19 @@ def write_all(descriptor: int, data: bytes) -> None:
 
 
 def replace(temporary: str, path: str) -> None:
-    if _exchange is not None and _exchange_files(temporary, path):
+    """Give ``temporary`` the name ``path`` in one atomic step.
+
+    When ``path`` is a folder (the key also has keys under it), the value
+    goes to ``path/.kvmap-value`` instead.
+    """
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        os.replace(temporary, path + "/" + VALUE_FILE)
+        return
+    if mode is not None and _exchange is not None and _exchange_files(temporary, path):
         return
     try:
         os.replace(temporary, path)
@@ -88,7 +101,9 @@ def _exchange_files(temporary: str, path: str) -> bool:
     try:
         os.unlink(temporary)
     except IsADirectoryError:
-        # The key is also a folder: swap back, and write its value file.
+        # The file became a folder since it was looked at: swap back, and
+        # write the value file. Readers of keys in that folder may miss them
+        # for the instant the two names are swapped.
         _exchange(_AT_FDCWD, temporary.encode(), _AT_FDCWD, path.encode(), 2)
         os.replace(temporary, path + "/" + VALUE_FILE)
     return True
