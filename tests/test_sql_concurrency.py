@@ -101,3 +101,33 @@ def test_forked_child_opens_its_own_connections(server_backend):
     assert server_backend["child"] == b"written after fork"
     server_backend["parent"] = b"still usable"
     assert server_backend["parent"] == b"still usable"
+
+
+def write_batches(uri, table, descending, rounds):
+    """Write 2000 keys, then delete the first 500, in ascending or descending order."""
+    backend = SQLBackend(uri, table=table)
+    numbers = range(2000)
+    keys = [
+        f"k{number:04d}" for number in (reversed(numbers) if descending else numbers)
+    ]
+    for round_number in range(rounds):
+        backend.setitems({key: b"%d" % round_number for key in keys})
+        backend.delitems(keys[:500])
+    backend.close()
+    return descending
+
+
+@pytest.mark.slow
+def test_batches_over_the_same_keys_in_opposite_orders_never_deadlock(server_backend):
+    uri, table = server_backend.uri, server_backend.table.name
+    server_backend["created"] = b"table exists"
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(4, mp_context=context) as pool:
+        orders = [False, True, False, True]
+        jobs = [pool.submit(write_batches, uri, table, order, 8) for order in orders]
+        assert [job.result(timeout=240) for job in jobs] == orders
+    # Which batch came last decides whether the first and last 500 keys are
+    # there; the middle 1000 are never deleted.
+    listed = set(server_backend.keys(prefix="k"))
+    assert {f"k{number:04d}" for number in range(500, 1500)} <= listed
+    assert listed <= {f"k{number:04d}" for number in range(2000)}

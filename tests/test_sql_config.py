@@ -6,6 +6,8 @@ own.
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from sqlalchemy import inspect, text
 
@@ -114,3 +116,46 @@ def test_schema_qualified_table_name(request):
     schema_backend["key"] = b"value"
     assert backend["key"] == b"value"
     schema_backend.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("ENGINE_KWARGS", '{"bogus": 1}', "create_engine"),
+        ("POOL_SIZE", "-1", "int >= 1"),
+        ("TABLE", "bad-name", "letters, digits and '_'"),
+    ],
+)
+def test_bad_option_from_the_environment_names_its_variable(
+    tmp_path, monkeypatch, name, value, allowed
+):
+    variable = f"KVMAP_BACKEND_CONFIG__SQL__{name}"
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as raised:
+        store = kvmap.get_store(f"sqlite:///{tmp_path}/env.db")
+        store["key"] = "value"
+    message = str(raised.value)
+    assert variable in message
+    assert f"sql.{name.lower()}" in message
+    assert allowed in message
+
+
+@pytest.mark.parametrize("engine_kwargs", [[1], {1: 2}, "echo"])
+def test_engine_kwargs_that_are_not_a_mapping_of_names_raise_configerror(
+    engine_kwargs,
+):
+    with pytest.raises(ConfigError, match="KVMAP_BACKEND_CONFIG__SQL__ENGINE_KWARGS"):
+        SQLBackend("sqlite://", engine_kwargs=engine_kwargs)
+
+
+def test_pickled_relative_sqlite_store_reopens_the_same_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = kvmap.get_store("sqlite:///relative.db")
+    store["key"] = 1
+    payload = pickle.dumps(store)
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")
+    copy = pickle.loads(payload)
+    assert list(copy) == ["key"]
+    assert copy["key"] == 1
+    assert not (tmp_path / "other" / "relative.db").exists()

@@ -8,6 +8,8 @@ from sqlalchemy.pool import NullPool
 
 import kvmap
 from kvmap.backends.sql import SQLBackend
+from kvmap.backends.sql_errors import SQLStatementError, ValueTooLargeError
+from kvmap.backends.sql_statements import largest_value
 from kvmap.errors import BackendUnavailableError
 from tests.factories import sql as factories
 from tests.services import MARIADB_URL
@@ -90,3 +92,61 @@ def test_get_store_on_mariadb_keeps_objects(request):
     assert store["object"] == {"list": [1, 2], "text": "été"}
     assert list(backend) == ["object"]
     store.close()
+
+
+def test_failed_statement_raises_kvmap_error_naming_the_database(server_backend):
+    """The table is dropped behind the store's back: every call now fails."""
+    server_backend["key"] = b"value"
+    factories.drop_table(server_backend)
+    for action in (
+        lambda: server_backend["key"],
+        lambda: server_backend.setitems({"a": b"1", "b": b"2"}),
+        lambda: server_backend.delitems(["a"]),
+    ):
+        with pytest.raises(SQLStatementError) as raised:
+            action()
+        message = str(raised.value)
+        assert "failed a statement" in message
+        assert "127.0.0.1" in message and "'test'" in message
+        assert not isinstance(raised.value, KeyError | ConnectionError)
+
+
+@pytest.fixture
+def mariadb_backend(request, tmp_path):
+    backend = factories.mariadb(tmp_path, request)
+    backend["created"] = b"table exists"
+    assert backend.max_packet is not None
+    return backend
+
+
+def test_mariadb_value_over_the_limit_names_key_size_and_packet(mariadb_backend):
+    limit = largest_value(mariadb_backend.max_packet)
+    too_big = b"a" * (limit + 1)
+    for action in (
+        lambda: mariadb_backend.__setitem__("big", too_big),
+        lambda: mariadb_backend.setitems({"small": b"1", "big": too_big}),
+    ):
+        with pytest.raises(ValueTooLargeError) as raised:
+            action()
+        message = str(raised.value)
+        assert "'big'" in message and str(limit + 1) in message
+        assert f"max_allowed_packet ({mariadb_backend.max_packet} bytes)" in message
+        assert "cannot reach" not in message
+        assert isinstance(raised.value, ValueError)
+    assert "small" not in mariadb_backend
+    assert "big" not in mariadb_backend
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fill", [b"a", b"\0", b"'\\"])
+def test_mariadb_value_at_the_limit_round_trips(mariadb_backend, fill):
+    """Bytes that escape to two (NUL, quote, backslash) still fit at the limit."""
+    limit = largest_value(mariadb_backend.max_packet)
+    value = (fill * limit)[:limit]
+    mariadb_backend["at limit"] = value
+    assert mariadb_backend["at limit"] == value
+    mariadb_backend.setitems({"batch/1": value[:-1], "batch/2": value})
+    assert mariadb_backend.getitems(["batch/1", "batch/2"]) == {
+        "batch/1": value[:-1],
+        "batch/2": value,
+    }

@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 
 from kvmap.backends.base import as_bytes
 from kvmap.backends.sql_connection import SQLConnection
-from kvmap.backends.sql_statements import chunk_rows
+from kvmap.backends.sql_engine import describe_database
+from kvmap.backends.sql_errors import ValueTooLargeError
+from kvmap.backends.sql_statements import CHUNK_BYTES, chunk_rows, largest_value
 from kvmap.keys import check_key, check_prefix
 from kvmap.store import BATCH_SIZE, batched, check_ttl
 
@@ -34,10 +36,14 @@ class SQLBackend(SQLConnection):
     Keys follow :mod:`kvmap.keys`, which caps them at 1024 UTF-8 bytes, the
     width of the key column, and refuses NUL before any query. They compare
     byte for byte on every dialect: ``"foo"`` and ``"FOO"`` are two keys.
-    Values are ``bytes`` of any size the database takes (MariaDB's
-    ``max_allowed_packet``, 16 MiB by default, caps one value there). A
-    missing or expired key raises ``KeyError``; a database that cannot be
-    reached raises :class:`~kvmap.errors.BackendUnavailableError`.
+    Values are ``bytes`` of any size the database takes; on MariaDB and
+    MySQL a value may be at most half of ``max_allowed_packet`` less 4 KiB
+    (8 MiB - 4 KiB with the default 16 MiB), and a larger one raises
+    :class:`~kvmap.backends.sql_errors.ValueTooLargeError` before it is
+    sent. A missing or expired key raises ``KeyError``; a database that
+    cannot be reached raises :class:`~kvmap.errors.BackendUnavailableError`,
+    and any other failure of the database (a deadlock, a full disk)
+    :class:`~kvmap.backends.sql_errors.SQLStatementError`.
 
     Writes are the dialect's upsert, so racing writers never collide on a
     new key: the last write wins. :meth:`set` and :meth:`setitems` take a
@@ -53,11 +59,13 @@ class SQLBackend(SQLConnection):
     -----
     Safe across threads (each call takes a connection from a pool of
     ``pool_size``) and across processes (each statement is atomic; a batch
-    is one transaction). A SQLite file is opened in WAL mode with a busy
-    timeout of 30 seconds: writers from several processes take turns, and
-    readers do not wait for them. An in-memory SQLite database belongs to
-    one store and one process: its threads share one connection under a
-    lock, :meth:`close` keeps it, and it cannot be unpickled elsewhere.
+    is one transaction, and it locks its rows in key order, so concurrent
+    batches wait for each other instead of deadlocking). A SQLite file is
+    opened in WAL mode with a busy timeout of 30 seconds: writers from
+    several processes take turns, and readers do not wait for them. An
+    in-memory SQLite database belongs to one store and one process: its
+    threads share one connection under a lock, :meth:`close` keeps it, and
+    it cannot be unpickled elsewhere.
     A connection the server dropped is replaced when it is next used
     (``pool_pre_ping``); a call that was running when it dropped raises.
     After ``fork`` the child opens connections of its own.
@@ -97,6 +105,7 @@ class SQLBackend(SQLConnection):
         data, expires_at = as_bytes(value, key), _expiry(check_ttl(ttl))
         row = {"key": key, "value": data, "expires_at": expires_at}
         with self._connect(write=True) as (connection, sql):
+            self._check_size(key, data)
             connection.execute(sql.upsert, row)
 
     def __delitem__(self, key: str) -> None:
@@ -164,14 +173,22 @@ class SQLBackend(SQLConnection):
             rows[key] = (key, as_bytes(value, key), expires_at)
         if not rows:
             return
+        # Rows are written, and so locked, in key order: two batches that
+        # share keys then never hold locks the other one waits for.
+        ordered = [rows[key] for key in sorted(rows)]
         with self._connect(write=True) as (connection, sql):
-            for chunk in chunk_rows(list(rows.values())):
+            limit = CHUNK_BYTES
+            if self.max_packet is not None:
+                limit = min(limit, self.max_packet // 4)
+                for key, data, _ in ordered:
+                    self._check_size(key, data)
+            for chunk in chunk_rows(ordered, limit):
                 parameters = tuple(sql.upsert_parameters(chunk))
                 connection.exec_driver_sql(sql.upsert_rows(len(chunk)), parameters)
 
     def delitems(self, keys: Iterable[str]) -> None:
         """Delete the keys in one transaction, one query per 1000 keys."""
-        doomed = list(dict.fromkeys(check_key(key) for key in keys))
+        doomed = sorted({check_key(key) for key in keys})  # lock in key order
         if not doomed:
             return
         with self._connect(write=True) as (connection, sql):
@@ -189,12 +206,25 @@ class SQLBackend(SQLConnection):
             result = connection.execute(sql.purge, {"now": time.time()})
         return int(result.rowcount)
 
+    def _check_size(self, key: str, value: bytes) -> None:
+        if self.max_packet is None:
+            return
+        limit = largest_value(self.max_packet)
+        if len(value) > limit:
+            raise ValueTooLargeError(
+                f"the value of key {key!r} is {len(value)} bytes; the "
+                f"{describe_database(self.url)} takes at most {limit} bytes per "
+                f"value: half its max_allowed_packet ({self.max_packet} bytes) "
+                "less 4 KiB for the key and the statement. Raise "
+                "max_allowed_packet on the server or store smaller values"
+            )
+
     def _forget_expired(self, keys: list[str]) -> None:
         # Only rows still expired are deleted: a writer that renewed a key
         # since it was read keeps its new value.
         now = time.time()
         with self._connect(write=True) as (connection, sql):
-            for chunk in batched(keys, BATCH_SIZE):
+            for chunk in batched(sorted(keys), BATCH_SIZE):
                 parameters = {"keys": chunk, "now": now}
                 connection.execute(sql.delete_expired, parameters)
 

@@ -23,10 +23,16 @@ from kvmap.backends.sql_engine import (
     is_memory,
     lend_connection,
     open_engine,
+    option_name,
     remember_memory_store,
 )
-from kvmap.backends.sql_schema import check_table_name, create_missing_table, key_table
-from kvmap.backends.sql_statements import Statements
+from kvmap.backends.sql_schema import (
+    MYSQL_DIALECTS,
+    check_table_name,
+    create_missing_table,
+    key_table,
+)
+from kvmap.backends.sql_statements import Statements, max_allowed_packet
 from kvmap.errors import ConfigError
 
 __all__ = ["SQLConnection"]
@@ -62,8 +68,16 @@ class SQLConnection(Backend):
     ) -> None:
         if type(pool_size) is not int or pool_size < 1:
             raise ConfigError(
-                f"backend option 'sql.pool_size'={pool_size!r} is not valid: "
-                "expected an int >= 1"
+                f"backend option {option_name('pool_size')}={pool_size!r} is "
+                "not valid: expected an int >= 1"
+            )
+        if engine_kwargs is not None and not (
+            isinstance(engine_kwargs, Mapping) and all(map(_is_name, engine_kwargs))
+        ):
+            raise ConfigError(
+                f"backend option {option_name('engine_kwargs')}={engine_kwargs!r} "
+                "is not valid: expected a mapping (a JSON object in the variable) "
+                "of sqlalchemy.create_engine keyword arguments"
             )
         self.uri = uri
         self.url = database_url(uri)
@@ -74,6 +88,8 @@ class SQLConnection(Backend):
         self.engine_kwargs = dict(engine_kwargs or {})
         self._engine: Engine | None = None
         self._sql: Statements | None = None
+        #: MariaDB's or MySQL's max_allowed_packet (None on other databases).
+        self.max_packet: int | None = None
         self._table_ready = False
         self._engine_lock = threading.Lock()
         self._lock: Any = contextlib.nullcontext()
@@ -107,6 +123,8 @@ class SQLConnection(Backend):
             if not self._table_ready:
                 with lend_connection(self._engine, self.url) as connection:
                     create_missing_table(connection, self.table)
+                    if self.dialect_name in MYSQL_DIALECTS:
+                        self.max_packet = max_allowed_packet(connection)
                 self._table_ready = True
             return self._engine
 
@@ -140,4 +158,13 @@ class SQLConnection(Backend):
             pool_size=self.pool_size,
             engine_kwargs=self.engine_kwargs,
         )
-        return (reopen, (self.uri,))
+        uri = self.uri
+        if self.dialect_name == "sqlite":
+            # The path was made absolute against the working directory of
+            # the process that made the store, not the one that unpickles it.
+            uri = self.url.render_as_string(hide_password=False)
+        return (reopen, (uri,))
+
+
+def _is_name(name: object) -> bool:
+    return isinstance(name, str) and name.isidentifier()

@@ -4,7 +4,9 @@
 when none is named, and making a relative SQLite path absolute),
 :func:`open_engine` builds the engine with the settings each database needs,
 and :func:`lend_connection` turns a failed or dropped connection into
-:class:`~kvmap.errors.BackendUnavailableError` naming the host and database.
+:class:`~kvmap.errors.BackendUnavailableError`, and any other database error
+into :class:`~kvmap.backends.sql_errors.SQLStatementError`, both naming the
+host and database.
 In-memory SQLite stores are registered here so that unpickling finds them.
 """
 
@@ -23,18 +25,22 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
+from kvmap.backends.sql_errors import SQLStatementError
 from kvmap.errors import BackendUnavailableError, ConfigError, ProcessLocalError
 from kvmap.redact import MASK, redact_uri
+from kvmap.settings import BACKEND_CONFIG_PREFIX
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT",
     "SUPPORTED_DIALECTS",
     "database_url",
     "describe_database",
+    "failed",
     "find_memory_store",
     "is_memory",
     "lend_connection",
     "open_engine",
+    "option_name",
     "remember_memory_store",
     "unavailable",
 ]
@@ -125,7 +131,14 @@ def open_engine(url: URL, pool_size: int, engine_kwargs: Mapping[str, Any]) -> E
     kwargs.update(engine_kwargs)
     kwargs["connect_args"] = connect_args
 
-    engine = create_engine(url, **kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except (TypeError, ArgumentError) as error:
+        raise ConfigError(
+            f"backend option {option_name('engine_kwargs')}="
+            f"{dict(engine_kwargs)!r} is not valid: {error}; allowed: the "
+            "keyword arguments of sqlalchemy.create_engine"
+        ) from None
     if url.get_backend_name() == "sqlite" and not is_memory(url):
         event.listen(engine, "connect", _use_wal)
     if not is_memory(url):
@@ -158,14 +171,34 @@ def describe_database(url: URL) -> str:
     return f"{url.get_backend_name()} database {url.database!r} on {host}{port}"
 
 
-def unavailable(url: URL, error: BaseException) -> BackendUnavailableError:
-    """Return the error that says the database of ``url`` cannot be reached."""
+def option_name(name: str) -> str:
+    """Name the option ``sql.<name>`` and the variable that sets it."""
+    return f"'sql.{name}' ({BACKEND_CONFIG_PREFIX}SQL__{name.upper()})"
+
+
+def _reason(url: URL, error: BaseException) -> str:
+    # The driver's own message: SQLAlchemy's adds the statement and its
+    # parameters, which may be megabytes of values.
     reason = str(getattr(error, "orig", None) or error).strip()
     if url.password:
         reason = reason.replace(str(url.password), MASK)
+    return reason
+
+
+def unavailable(url: URL, error: BaseException) -> BackendUnavailableError:
+    """Return the error that says the database of ``url`` cannot be reached."""
     shown = redact_uri(url.render_as_string(hide_password=True))
     return BackendUnavailableError(
-        f"cannot reach the {describe_database(url)} ({shown}): {reason}"
+        f"cannot reach the {describe_database(url)} ({shown}): {_reason(url, error)}"
+    )
+
+
+def failed(url: URL, error: BaseException) -> SQLStatementError:
+    """Return the error that says the database of ``url`` failed a statement."""
+    shown = redact_uri(url.render_as_string(hide_password=True))
+    return SQLStatementError(
+        f"the {describe_database(url)} ({shown}) failed a statement: "
+        f"{_reason(url, error)}"
     )
 
 
@@ -175,7 +208,8 @@ def lend_connection(engine: Engine, url: URL) -> Iterator[Connection]:
 
     A failure to connect, or an error that SQLAlchemy recognises as a dropped
     connection, becomes :class:`~kvmap.errors.BackendUnavailableError`; any
-    other database error is raised as it is.
+    other database error (a deadlock, a lock timeout, a full disk) becomes
+    :class:`~kvmap.backends.sql_errors.SQLStatementError`.
     """
     try:
         connection = engine.connect()
@@ -187,7 +221,7 @@ def lend_connection(engine: Engine, url: URL) -> Iterator[Connection]:
     except DBAPIError as error:
         if error.connection_invalidated:
             raise unavailable(url, error) from error
-        raise
+        raise failed(url, error) from error
 
 
 def remember_memory_store(store: Any) -> str:

@@ -48,6 +48,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from kvmap.errors import ConfigError
 from kvmap.keys import MAX_KEY_BYTES
+from kvmap.settings import BACKEND_CONFIG_PREFIX
 
 __all__ = [
     "MYSQL_DIALECTS",
@@ -114,7 +115,8 @@ def check_table_name(name: Any) -> tuple[str | None, str]:
         ):
             return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
     raise ConfigError(
-        f"backend option 'sql.table'={name!r} is not valid: expected a table "
+        f"backend option 'sql.table' ({BACKEND_CONFIG_PREFIX}SQL__TABLE)={name!r} "
+        "is not valid: expected a table "
         f"name of letters, digits and '_' (at most {MAX_TABLE_NAME} characters, "
         "not starting with a digit), optionally after 'schema.'"
     )
