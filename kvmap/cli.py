@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
 
     keys = commands.add_parser("keys", help="list keys, one per line")
     keys.add_argument("--prefix", default="", help="only keys starting with this")
+    keys.add_argument(
+        "-0",
+        "--null",
+        action="store_true",
+        help="end each key with a NUL byte instead of a newline (for xargs -0)",
+    )
     keys.set_defaults(run=_keys)
 
     delete = commands.add_parser("delete", help="delete a key")
@@ -131,8 +137,9 @@ def _as_output(value: Any) -> bytes:
 
 def _keys(arguments: argparse.Namespace) -> int:
     with _store(arguments) as store:
+        end = "\0" if arguments.null else "\n"
         for key in store.keys(prefix=arguments.prefix):
-            sys.stdout.write(key + "\n")
+            sys.stdout.write(key + end)
     return 0
 
 

@@ -26,8 +26,10 @@ they spell one, and stay strings otherwise.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -94,6 +96,7 @@ class Settings:
             allowed = ", ".join(field.name for field in dataclasses.fields(cls))
             raise ConfigError(f"unknown setting {sorted(unknown)}; allowed: {allowed}")
         env = Env(expand_vars=False)
+        _warn_about_unknown_variables()
         values = _read_environment(env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         given = {name for name, value in overrides.items() if value is not None}
@@ -141,6 +144,29 @@ def _read_environment(env: Env) -> dict[str, Any]:
         except EnvError:
             raise ConfigError(_bad_variable(variable, name)) from None
     return values
+
+
+#: Variables with the KVMAP_ prefix that are not settings but are known.
+OTHER_VARIABLES = frozenset({"KVMAP_REDIS_DEBUG"})
+
+
+def _warn_about_unknown_variables() -> None:
+    known = {ENV_PREFIX + field.name.upper() for field in dataclasses.fields(Settings)}
+    known |= OTHER_VARIABLES
+    for variable in os.environ:
+        if (
+            not variable.startswith(ENV_PREFIX)
+            or variable in known
+            or variable.startswith((BACKEND_CONFIG_PREFIX, ENV_PREFIX + "TEST_"))
+        ):
+            continue
+        guess = difflib.get_close_matches(variable, sorted(known), n=1)
+        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        warnings.warn(
+            f"{variable} is not a kvmap setting and is ignored{hint}",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _bad_variable(variable: str, name: str) -> str:

@@ -238,3 +238,9 @@ def test_unexpected_errors_are_one_line_without_traceback(tmp_path):
     assert result.returncode == 1
     assert b"Traceback" not in result.stderr
     assert b"'key'" in result.stderr
+
+
+def test_keys_can_be_separated_by_nul_for_keys_with_newlines(tmp_path):
+    kvmap.get_store(str(tmp_path / ".kvmap")).update({"two\nlines": b"1", "b": b"2"})
+    result = run("keys", "-0", cwd=tmp_path)
+    assert sorted(result.stdout.split(b"\0")[:-1]) == [b"b", b"two\nlines"]

@@ -6,12 +6,19 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import sys
 import uuid
 from collections import namedtuple
 
 import pytest
 
-from kvmap import ConfigError, MemoryBackend, SerializerLayer, UnsafeValueError
+from kvmap import (
+    ConfigError,
+    CorruptValueError,
+    MemoryBackend,
+    SerializerLayer,
+    UnsafeValueError,
+)
 from kvmap.auto_format import MARKER
 
 
@@ -163,8 +170,8 @@ def test_allow_pickle_false_refuses_to_load_a_pickle():
     SerializerLayer(backend, "auto")["key"] = Colour.RED
     with pytest.raises(UnsafeValueError, match="'key'"):
         SerializerLayer(backend, "auto", allow_pickle=False)["key"]
-    with pytest.raises(UnsafeValueError, match="allow_pickle"):
-        SerializerLayer(backend, "pickle", allow_pickle=False)["key"]
+    with pytest.raises(ConfigError, match="allow_pickle"):
+        SerializerLayer(backend, "pickle", allow_pickle=False)
 
 
 def test_allow_pickle_false_refuses_to_write_a_pickle():
@@ -258,3 +265,60 @@ def test_batches_reach_the_inner_store_as_batches():
     }
     store.delitems(["k1", "k2"])
     assert calls == ["setitems", "getitems", "delitems"]
+
+
+def test_reading_a_dataclass_never_imports_a_module():
+    backend = MemoryBackend()
+    forged = b'{"__kvmap__":"dataclass","class":["this","DC"],"fields":{"x":1}}'
+    backend["key"] = MARKER + b"j" + forged
+    store = SerializerLayer(backend, "auto", allow_pickle=False)
+    with pytest.raises(CorruptValueError, match=r"'key'.*import this"):
+        store["key"]
+    assert "this" not in sys.modules
+
+
+def test_a_named_class_that_is_not_a_dataclass_is_refused():
+    backend = MemoryBackend()
+    forged = b'{"__kvmap__":"dataclass","class":["os","system"],"fields":{}}'
+    backend["key"] = MARKER + b"j" + forged
+    with pytest.raises(CorruptValueError, match="not a dataclass"):
+        SerializerLayer(backend, "auto")["key"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "stored"),
+    [
+        ("auto", MARKER + b"j{not json"),
+        ("auto", MARKER + b"u\xff\xfe"),
+        ("auto", MARKER + b'j{"__kvmap__":"tuple"}'),
+        ("auto", MARKER + b"p\x80\x05truncated"),
+        ("json", b"{not json"),
+        ("pickle", b"not a pickle"),
+    ],
+)
+def test_corrupt_values_raise_an_error_naming_the_key(mode, stored):
+    backend = MemoryBackend()
+    backend["broken"] = stored
+    with pytest.raises(CorruptValueError, match=f"'broken'.*{mode}") as raised:
+        SerializerLayer(backend, mode)["broken"]
+    assert not isinstance(raised.value, KeyError)
+    assert backend["broken"] == stored
+
+
+def test_json_mode_refuses_nan_naming_the_key():
+    with pytest.raises(TypeError, match="'key'"):
+        SerializerLayer(MemoryBackend(), "json")["key"] = float("nan")
+
+
+def test_pickle_mode_does_not_fall_back_to_cloudpickle():
+    store = SerializerLayer(MemoryBackend(), "pickle")
+    with pytest.raises(TypeError, match=r"'function'.*cloudpickle"):
+        store["function"] = lambda: 1
+    assert "function" not in store
+
+
+def test_ranges_of_values_without_ranges_name_the_key():
+    store = SerializerLayer(MemoryBackend(), "auto")
+    store["mapping"] = {"a": 1}
+    with pytest.raises(TypeError, match="'mapping' is a dict"):
+        store.getrange("mapping", 0, 2)

@@ -281,3 +281,10 @@ def test_bad_key_prefix_from_the_environment_names_the_variable(monkeypatch):
     monkeypatch.setenv("KVMAP_KEY_PREFIX", "a//b")
     with pytest.raises(ConfigError, match="KVMAP_KEY_PREFIX='a//b'"):
         kvmap.get_store("memory://")
+
+
+def test_a_misspelled_variable_is_warned_about(monkeypatch):
+    monkeypatch.setenv("KVMAP_SERIALISATION_MODE", "json")
+    with pytest.warns(UserWarning, match="did you mean KVMAP_SERIALIZATION_MODE"):
+        settings = Settings.load()
+    assert settings.serialization_mode == "auto"

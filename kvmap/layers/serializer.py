@@ -149,9 +149,13 @@ class SerializerLayer(Layer[Any]):
         payload: bytes
         try:
             payload = dump(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, AttributeError, TypeError):
-            if dump is not pickle.dumps:
-                raise
+        except (pickle.PicklingError, AttributeError, TypeError) as error:
+            if self.mode != "auto":
+                raise TypeError(
+                    f"cannot pickle the value for key {key!r} in mode {self.mode!r} "
+                    f"({error}); mode 'cloudpickle' also takes lambdas and local "
+                    "classes"
+                ) from error
             payload = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         if self._signing_key is not None:
             return _SIGNED + self._sign(payload) + payload
@@ -203,7 +207,7 @@ class SerializerLayer(Layer[Any]):
         ``auto`` mode). Other values are read whole, decoded and sliced.
         """
         if not isinstance(self.inner, Store) or self.mode not in ("raw", "auto"):
-            return self[key][start:stop]
+            return _slice(key, self[key], start, stop)
         # In auto mode every encoded value starts with the whole marker, and
         # anything else is plain bytes. A writer replacing the value between
         # the two reads can make the range come from the newer value.
@@ -211,7 +215,7 @@ class SerializerLayer(Layer[Any]):
             self.mode == "auto"
             and self.inner.getrange(key, 0, _MARKER_LENGTH) == MARKER
         ):
-            return self[key][start:stop]
+            return _slice(key, self[key], start, stop)
         return self.inner.getrange(key, start, stop)
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -239,3 +243,13 @@ class SerializerLayer(Layer[Any]):
         if self._signing_key is not None:
             settings["signed"] = True
         return settings
+
+
+def _slice(key: str, value: Any, start: int, stop: int | None) -> Any:
+    try:
+        return value[start:stop]
+    except TypeError:
+        raise TypeError(
+            f"the value of key {key!r} is a {type(value).__name__}, which has no "
+            "ranges to read"
+        ) from None
