@@ -13,6 +13,7 @@ from kvmap.backends.memory import MemoryBackend
 from kvmap.errors import (
     BackendUnavailableError,
     ConfigError,
+    CorruptValueError,
     InvalidKeyError,
     KvmapError,
     ProcessLocalError,
@@ -38,6 +39,7 @@ __all__ = [
     "Backend",
     "BackendUnavailableError",
     "ConfigError",
+    "CorruptValueError",
     "FileBackend",
     "InvalidKeyError",
     "KvmapError",

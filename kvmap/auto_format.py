@@ -24,9 +24,9 @@ Tagged JSON writes ``int``, ``float``, ``bool``, ``None``, ``str``, ``list`` and
 ``"__kvmap__"`` member names the type: ``tuple``, ``set``, ``frozenset``,
 ``dict`` (any keys, or a dict that has a ``"__kvmap__"`` key), ``bytes``,
 ``datetime``, ``date``, ``time``, ``timedelta``, ``decimal``, ``uuid``,
-``complex``, ``ndarray`` and ``dataclass``. Decoding it never runs stored code:
-a dataclass is rebuilt by importing the module it names and filling the named
-class's fields, and only if that class is a dataclass.
+``complex``, ``ndarray`` and ``dataclass``. Decoding it never runs stored code
+and imports nothing: a dataclass is rebuilt by filling the fields of the class
+it names, which must be a dataclass of a module the reader has imported.
 
 Only exact types use this encoding (a subclass of ``int`` or ``tuple``, such as
 an enum or a named tuple, is pickled), so every value reads back with the same
@@ -39,7 +39,6 @@ import base64
 import dataclasses
 import datetime
 import decimal
-import importlib
 import json
 import sys
 import uuid
@@ -171,10 +170,17 @@ def _from_json(obj: dict[str, Any]) -> Any:
 
 
 def _make_dataclass(name: list[str], fields: dict[str, Any]) -> Any:
+    # Only modules that are already imported are searched: importing one
+    # would run its code, chosen by whoever wrote the value.
     module_name, qualname = name
-    target: Any = importlib.import_module(module_name)
+    target: Any = sys.modules.get(module_name)
+    if target is None:
+        raise ValueError(
+            f"the value is a {module_name}.{qualname} dataclass: import "
+            f"{module_name} before reading it"
+        )
     for part in qualname.split("."):
-        target = getattr(target, part)
+        target = getattr(target, part, None)
     if not (isinstance(target, type) and dataclasses.is_dataclass(target)):
         raise ValueError(f"{module_name}.{qualname} is not a dataclass")
     instance = target.__new__(target)

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "BackendUnavailableError",
     "ConfigError",
+    "CorruptValueError",
     "InvalidKeyError",
     "KvmapError",
     "ProcessLocalError",
@@ -44,6 +45,13 @@ class UnsafeValueError(KvmapError, ValueError):
 
     Raised for a pickled value when pickles are not allowed, or when the value
     does not carry a valid signature for the configured signing key.
+    """
+
+
+class CorruptValueError(KvmapError, ValueError):
+    """A stored value cannot be decoded in the store's serialization mode.
+
+    The message names the key and the mode; the stored bytes are unchanged.
     """
 
 

@@ -60,11 +60,20 @@ def check_key(key: Any) -> str:
 
 
 def check_prefix(prefix: Any) -> str:
-    """Return ``prefix`` if it can start a valid key (``""`` lists everything)."""
+    """Return ``prefix`` if every complete segment of it follows the key rules.
+
+    A prefix lists the keys that start with it: ``""`` lists everything, and
+    its last segment may be partial (``"runs/7"`` lists ``"runs/70"`` too). The
+    segments before the last ``"/"`` are checked as a key, so a prefix can
+    never reach outside the store (``"../"`` is refused).
+    """
     if not isinstance(prefix, str):
         raise TypeError(f"prefix must be str, not {type(prefix).__name__}")
-    if prefix:
-        check_key(prefix[:-1] if prefix.endswith("/") else prefix)
+    folder = prefix.rpartition("/")[0]
+    if folder:
+        check_key(folder)
+    if "\x00" in prefix:
+        _refuse(prefix, "a prefix may not contain the NUL character")
     return prefix
 
 

@@ -301,3 +301,14 @@ def test_read_only_stack_refuses_writes(backend):
         store.clear()
     assert store["kept"] == b"value"
     assert list(backend) == ["kept"]
+
+
+@pytest.mark.parametrize("prefix", ["../", "../../etc/", "a/../../", "a//"])
+def test_prefix_that_would_leave_the_store_raises_valueerror(store, prefix):
+    with pytest.raises(InvalidKeyError):
+        list(store.keys(prefix=prefix))
+
+
+def test_partial_last_segment_of_a_prefix_is_allowed(store):
+    store.update({"a/.x": b"1", "a/.y/z": b"2", "a/b": b"3"})
+    assert sorted(store.keys(prefix="a/.")) == ["a/.x", "a/.y/z"]
