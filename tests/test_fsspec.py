@@ -16,6 +16,7 @@ from typing import ClassVar
 import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
+from fsspec.spec import AbstractFileSystem
 
 import kvmap
 from kvmap import ConfigError, ProcessLocalError, ReadOnlyError
@@ -59,6 +60,14 @@ class RecordingFileSystem(MemoryFileSystem):
         self.call_keywords.append(kwargs)
         self._fail(path)
         return super().info(path, **kwargs)
+
+    def ls(self, path, detail=True, **kwargs):
+        self._fail(path)
+        return super().ls(path, detail=detail, **kwargs)
+
+    # List folder by folder through walk(), as most file systems do, instead
+    # of the memory file system's single pass.
+    find = AbstractFileSystem.find
 
 
 fsspec.register_implementation(PROTOCOL, RecordingFileSystem, clobber=True)
@@ -129,6 +138,27 @@ def test_errors_other_than_missing_are_raised(recording, error):
     with pytest.raises(type(error)):
         "bad" in store  # noqa: B015
     assert store.getitems(["good", "missing"]) == {"good": b"1"}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConnectionRefusedError("refused"), PermissionError("denied"), OSError(5, "I/O")],
+)
+@pytest.mark.parametrize("folder", ["", "sub"])
+def test_listing_raises_errors_instead_of_skipping_folders(recording, error, folder):
+    store = FsspecBackend(f"{PROTOCOL}://{recording}", skip_instance_cache=True)
+    store.setitems({"top": b"1", "sub/key": b"2"})
+    assert sorted(store) == ["sub/key", "top"]
+    failing = store.path(folder) if folder else store.path_of_root()
+    RecordingFileSystem.failures[failing] = error
+    actions = [lambda: list(store), lambda: len(store)]
+    if folder:
+        actions.append(lambda: list(store.keys(prefix=f"{folder}/")))
+    for action in actions:
+        with pytest.raises(type(error)):
+            action()
+    RecordingFileSystem.failures.clear()
+    assert list(store.keys(prefix="missing/")) == []
 
 
 def test_missing_exceptions_is_a_named_set_subclasses_can_widen(recording):

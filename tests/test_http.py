@@ -19,7 +19,12 @@ FILES = {
     "nested/deep/value.bin": b"\x00\x01deep",
     "folder/.kvmap-value": b"folder's own value",
     "folder/child": b"child",
+    "pct%41.txt": b"percent",
+    "hash#1": b"hash",
+    "q?x": b"question",
+    "sub/a b%20c": b"escaped space",
 }
+ODD_NAMES = ["pct%41.txt", "hash#1", "q?x", "sub/a b%20c"]
 FAILING = {"/broken": 500, "/forbidden": 403}
 
 
@@ -64,15 +69,32 @@ def store(site):
 
 
 def test_every_served_file_is_a_key_with_its_content(store):
-    keys = ["folder", "folder/child", "hello.txt", "nested/deep/value.bin"]
-    assert sorted(store) == [*keys, "with space.txt"]
+    assert sorted(store) == sorted(FILES.keys() - {"folder/.kvmap-value"} | {"folder"})
     assert {key: store[key] for key in store} == {
+        **{key: value for key, value in FILES.items() if "kvmap" not in key},
         "folder": b"folder's own value",
-        "folder/child": b"child",
-        "hello.txt": b"hello",
-        "nested/deep/value.bin": b"\x00\x01deep",
-        "with space.txt": b"spaced",
     }
+
+
+@pytest.mark.parametrize("key", ODD_NAMES)
+def test_names_with_percent_hash_and_question_mark_are_exact(store, key):
+    assert key in list(store)
+    assert store[key] == FILES[key]
+    assert key in store
+    assert store.getitems([key, "missing"]) == {key: FILES[key]}
+    assert store.getrange(key, 1, 3) == FILES[key][1:3]
+    assert list(store.keys(prefix=key)) == [key]
+
+
+@pytest.mark.parametrize("folder", ["nested", "nested/deep", "sub"])
+def test_a_folder_is_not_a_value(store, folder):
+    assert folder not in list(store)
+    with pytest.raises(KeyError):
+        store[folder]
+    assert folder not in store
+    assert store.getitems([folder, "hello.txt"]) == {"hello.txt": b"hello"}
+    with pytest.raises(KeyError):
+        store.getrange(folder, 2, 10)
 
 
 def test_missing_file_is_a_keyerror(store):
@@ -117,6 +139,15 @@ def test_unreachable_server_is_not_a_missing_key():
     with pytest.raises(OSError) as raised:
         store["key"]
     assert not isinstance(raised.value, KeyError)
+
+
+def test_listing_an_unreachable_server_raises_instead_of_looking_empty():
+    uri = f"http://127.0.0.1:{free_port()}/"
+    for store in (FsspecBackend(uri), kvmap.get_store(uri, serialization_mode="raw")):
+        for action in (list, len, lambda store: list(store.keys(prefix="a/"))):
+            with pytest.raises(OSError) as raised:
+                action(store)
+            assert "127.0.0.1" in str(raised.value)
 
 
 def test_writes_and_deletes_are_refused_before_any_request(store):

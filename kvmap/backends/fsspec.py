@@ -15,6 +15,7 @@ from kvmap.backends.fsspec_paths import (
     VALUE_FILE,
     cat_many,
     cat_ranges_many,
+    find_files,
     folders_above,
     is_literal,
     move_into_folder,
@@ -49,7 +50,10 @@ class FsspecBackend(FsspecRoot):
     ``getitems`` is one ``cat`` of a list of paths and ``setitems`` one
     ``pipe`` of a dict: asynchronous file systems run them concurrently.
     ``len()`` and iteration list every file under the root, O(number of keys);
-    listing a prefix lists only the folder that the prefix names.
+    listing a prefix lists only the folder that the prefix names. A folder
+    that cannot be listed raises its error; it is never skipped. On HTTP(S)
+    keys are percent-encoded into URLs, and a folder's listing page is not a
+    value (``KeyError``).
 
     Notes
     -----
@@ -66,7 +70,10 @@ class FsspecBackend(FsspecRoot):
         # Return the value at ``path``, or None when there is none.
         for candidate in self._candidates(path):
             try:
-                return bytes(self.fs.cat_file(candidate, start=start, end=end))
+                value = bytes(self.fs.cat_file(candidate, start=start, end=end))
+                if self.is_folder_page(candidate, None if start else value):
+                    return None
+                return value
             except IsADirectoryError:
                 if self.flat:
                     raise
@@ -143,7 +150,7 @@ class FsspecBackend(FsspecRoot):
         folder = prefix.rpartition("/")[0]
         top = self.path(folder) if folder else self.path_of_root()
         try:
-            paths = self.fs.find(top, withdirs=False)
+            paths = find_files(self.fs, top, self.listing_error)
         except Exception as error:
             if self.is_missing(error):
                 return
@@ -164,6 +171,8 @@ class FsspecBackend(FsspecRoot):
             for candidate, result in cat_many(self.fs, list(candidates)).items():
                 path = candidates[candidate]
                 if not isinstance(result, BaseException):
+                    if self.is_folder_page(candidate, bytes(result)):
+                        continue
                     found[pending[path]] = bytes(result)
                 elif self._absent(result):
                     missing[path] = pending[path]

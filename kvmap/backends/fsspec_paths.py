@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kvmap.keys import RESERVED_SEGMENT_PREFIX
@@ -20,6 +20,7 @@ __all__ = [
     "GLOB_CHARACTERS",
     "VALUE_FILE",
     "cat_many",
+    "find_files",
     "folders_above",
     "is_literal",
     "move_into_folder",
@@ -114,3 +115,46 @@ def prune_folders(filesystem: Any, paths: Iterable[str], root: str) -> None:
             except OSError:
                 break
             folder = folder.rpartition("/")[0]
+
+
+def find_files(
+    filesystem: Any, top: str, on_error: Callable[[OSError], None]
+) -> list[str]:
+    """Return the path of every file under ``top``, sorted.
+
+    ``on_error`` gets every error met listing a folder and may raise it.
+    fsspec's own ``walk()`` passes its ``on_error`` to the top folder only
+    and skips sub-folders it cannot list, so file systems that list through
+    it are walked here, folder by folder; the others keep their own
+    ``find()``.
+    """
+    if not _lists_through_walk(filesystem):
+        found = filesystem.find(top, withdirs=False, on_error=on_error)
+        return sorted(map(str, found))
+    files: list[str] = []
+    folders, seen = [top], {top.rstrip("/")}
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = filesystem.ls(folder, detail=True)
+        except OSError as error:
+            on_error(error)
+            continue
+        for entry in entries:
+            name = str(entry["name"])
+            if entry["type"] != "directory":
+                files.append(name)
+            elif name.rstrip("/") not in seen:
+                seen.add(name.rstrip("/"))
+                folders.append(name)
+    return sorted(files)
+
+
+def _lists_through_walk(filesystem: Any) -> bool:
+    from fsspec.asyn import AsyncFileSystem
+    from fsspec.spec import AbstractFileSystem
+
+    kind = type(filesystem)
+    if isinstance(filesystem, AsyncFileSystem):
+        return kind._find is AsyncFileSystem._find
+    return kind.find is AbstractFileSystem.find

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 from typing import Any, ClassVar, NoReturn, Self
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from kvmap.backends import uri_scheme
 from kvmap.backends.base import Backend
@@ -102,10 +102,17 @@ class FsspecRoot(Backend):
         self._fs = None
 
     def path(self, key: str) -> str:
-        """Return the path of ``key``'s file (without ``.kvmap-value``)."""
+        """Return the path of ``key``'s file (without ``.kvmap-value``).
+
+        On HTTP(S) it is a URL: the key is percent-encoded, so that ``%``,
+        ``#``, ``?`` and spaces reach the server as part of the name.
+        """
         filesystem = self.fs  # sets self._base
         del filesystem
-        return self._base + check_key(key)
+        key = check_key(key)
+        if self.protocol in READ_ONLY_PROTOCOLS:
+            key = quote(key, safe="/")
+        return self._base + key
 
     def is_missing(self, error: BaseException) -> bool:
         """Tell whether ``error``, raised for one path, means "no such file"."""
@@ -131,10 +138,39 @@ class FsspecRoot(Backend):
     def _kind(self, path: str) -> str | None:
         # "file", "directory" or None; fsspec's isfile() would hide errors.
         try:
-            return str(self.fs.info(path)["type"])
+            info = self.fs.info(path)
         except Exception as error:
             if self.is_missing(error):
                 return None
+            self._raise(error)
+        if self.protocol in READ_ONLY_PROTOCOLS:
+            # A web server answers a folder's URL with a redirect to the URL
+            # with a trailing "/", and then with the folder's listing page.
+            url = str(info.get("url", path))
+            if url.endswith("/") and not path.endswith("/"):
+                return "directory"
+        return str(info["type"])
+
+    def is_folder_page(self, path: str, value: bytes | None) -> bool:
+        """Tell whether HTTP ``value``, read at ``path``, is a folder's page.
+
+        Only a value that may be markup (or part of one, read by range) costs
+        a request to ask where ``path`` leads; other values and other
+        protocols cost nothing.
+        """
+        if self.protocol not in READ_ONLY_PROTOCOLS or path.endswith(VALUE_FILE):
+            return False
+        if value is not None and value.lstrip()[:1] != b"<":
+            return False
+        return self._kind(path) == "directory"
+
+    def listing_error(self, error: BaseException) -> None:
+        """Raise ``error``, met while listing a folder, unless the folder is gone.
+
+        fsspec's listing skips folders it cannot read by default, which would
+        show an unreachable store as an empty one.
+        """
+        if not self.is_missing(error):
             self._raise(error)
 
     def _value_path(self, path: str) -> str | None:
