@@ -18,8 +18,10 @@ from kvmap.errors import (
     KvmapError,
     ProcessLocalError,
     ReadOnlyError,
+    StatementError,
     TTLNotSupportedError,
     UnsafeValueError,
+    ValueTooLargeError,
 )
 from kvmap.factory import build_store, get_store, open_backend, wrap_backend
 from kvmap.layers import (
@@ -52,10 +54,12 @@ __all__ = [
     "ReadOnlyLayer",
     "SerializerLayer",
     "Settings",
+    "StatementError",
     "Store",
     "TTLLayer",
     "TTLNotSupportedError",
     "UnsafeValueError",
+    "ValueTooLargeError",
     "build_store",
     "get_store",
     "open_backend",

@@ -16,8 +16,10 @@ __all__ = [
     "KvmapError",
     "ProcessLocalError",
     "ReadOnlyError",
+    "StatementError",
     "TTLNotSupportedError",
     "UnsafeValueError",
+    "ValueTooLargeError",
 ]
 
 
@@ -52,6 +54,23 @@ class CorruptValueError(KvmapError, ValueError):
     """A stored value cannot be decoded in the store's serialization mode.
 
     The message names the key and the mode; the stored bytes are unchanged.
+    """
+
+
+class StatementError(KvmapError, RuntimeError):
+    """The service failed an operation for a reason other than a lost connection.
+
+    For example a SQL deadlock, a lock wait timeout or a full disk. The message
+    names the host, port and database and gives the service's own reason; a
+    SQL transaction was rolled back, so nothing of the call was written.
+    """
+
+
+class ValueTooLargeError(KvmapError, ValueError):
+    """A value is larger than the backend takes in one write.
+
+    The message names the key, the value's size and the limit (such as
+    ``max_allowed_packet`` on MariaDB and MySQL). Nothing was sent.
     """
 
 

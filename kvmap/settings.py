@@ -333,6 +333,7 @@ def _check_backend_options(
     for name, value in config.items():
         option_path = (*path, name)
         option = ".".join(option_path)
+        variable = BACKEND_CONFIG_PREFIX + "__".join(option_path).upper()
         kind = declared_type(backend.options, list(option_path))
         if kind is None:
             if backend.accepts_other_options:
@@ -340,12 +341,16 @@ def _check_backend_options(
             raise ConfigError(_unknown_option(option, backend))
         if isinstance(kind, Mapping):
             if not isinstance(value, Mapping):
-                raise ConfigError(f"backend option {option!r} must be a mapping")
+                raise ConfigError(
+                    f"backend option {option!r} ({variable}) must be a group of "
+                    f"options: set {variable}__<NAME> variables"
+                )
             _check_backend_options(value, backend, option_path)
         elif not _has_type(value, kind):
+            expected = "a JSON object" if kind is dict else kind.__name__
             raise ConfigError(
-                f"backend option {option!r}={value!r} is not valid: expected "
-                f"{kind.__name__}"
+                f"backend option {option!r}={value!r} (backend_config or "
+                f"{variable}) is not valid: expected {expected}"
             )
 
 

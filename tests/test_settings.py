@@ -288,3 +288,9 @@ def test_a_misspelled_variable_is_warned_about(monkeypatch):
     with pytest.warns(UserWarning, match="did you mean KVMAP_SERIALIZATION_MODE"):
         settings = Settings.load()
     assert settings.serialization_mode == "auto"
+
+
+def test_a_declared_option_of_the_wrong_type_names_its_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("KVMAP_BACKEND_CONFIG__SQL__ENGINE_KWARGS", "[1]")
+    with pytest.raises(ConfigError, match="KVMAP_BACKEND_CONFIG__SQL__ENGINE_KWARGS"):
+        kvmap.get_store(f"sqlite:///{tmp_path}/x.db")

@@ -8,9 +8,8 @@ from sqlalchemy.pool import NullPool
 
 import kvmap
 from kvmap.backends.sql import SQLBackend
-from kvmap.backends.sql_errors import SQLStatementError, ValueTooLargeError
 from kvmap.backends.sql_statements import largest_value
-from kvmap.errors import BackendUnavailableError
+from kvmap.errors import BackendUnavailableError, StatementError, ValueTooLargeError
 from tests.factories import sql as factories
 from tests.services import MARIADB_URL
 from tests.sql_support import server_backend as server_backend
@@ -103,7 +102,7 @@ def test_failed_statement_raises_kvmap_error_naming_the_database(server_backend)
         lambda: server_backend.setitems({"a": b"1", "b": b"2"}),
         lambda: server_backend.delitems(["a"]),
     ):
-        with pytest.raises(SQLStatementError) as raised:
+        with pytest.raises(StatementError) as raised:
             action()
         message = str(raised.value)
         assert "failed a statement" in message

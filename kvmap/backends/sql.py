@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 from kvmap.backends.base import as_bytes
 from kvmap.backends.sql_connection import SQLConnection
 from kvmap.backends.sql_engine import describe_database
-from kvmap.backends.sql_errors import ValueTooLargeError
 from kvmap.backends.sql_statements import CHUNK_BYTES, chunk_rows, largest_value
+from kvmap.errors import ValueTooLargeError
 from kvmap.keys import check_key, check_prefix
 from kvmap.store import BATCH_SIZE, batched, check_ttl
 
@@ -39,11 +39,11 @@ class SQLBackend(SQLConnection):
     Values are ``bytes`` of any size the database takes; on MariaDB and
     MySQL a value may be at most half of ``max_allowed_packet`` less 4 KiB
     (8 MiB - 4 KiB with the default 16 MiB), and a larger one raises
-    :class:`~kvmap.backends.sql_errors.ValueTooLargeError` before it is
+    :class:`~kvmap.errors.ValueTooLargeError` before it is
     sent. A missing or expired key raises ``KeyError``; a database that
     cannot be reached raises :class:`~kvmap.errors.BackendUnavailableError`,
     and any other failure of the database (a deadlock, a full disk)
-    :class:`~kvmap.backends.sql_errors.SQLStatementError`.
+    :class:`~kvmap.errors.StatementError`.
 
     Writes are the dialect's upsert, so racing writers never collide on a
     new key: the last write wins. :meth:`set` and :meth:`setitems` take a

@@ -5,7 +5,7 @@ when none is named, and making a relative SQLite path absolute),
 :func:`open_engine` builds the engine with the settings each database needs,
 and :func:`lend_connection` turns a failed or dropped connection into
 :class:`~kvmap.errors.BackendUnavailableError`, and any other database error
-into :class:`~kvmap.backends.sql_errors.SQLStatementError`, both naming the
+into :class:`~kvmap.errors.StatementError`, both naming the
 host and database.
 In-memory SQLite stores are registered here so that unpickling finds them.
 """
@@ -25,8 +25,12 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from kvmap.backends.sql_errors import SQLStatementError
-from kvmap.errors import BackendUnavailableError, ConfigError, ProcessLocalError
+from kvmap.errors import (
+    BackendUnavailableError,
+    ConfigError,
+    ProcessLocalError,
+    StatementError,
+)
 from kvmap.redact import MASK, redact_uri
 from kvmap.settings import BACKEND_CONFIG_PREFIX
 
@@ -193,10 +197,10 @@ def unavailable(url: URL, error: BaseException) -> BackendUnavailableError:
     )
 
 
-def failed(url: URL, error: BaseException) -> SQLStatementError:
+def failed(url: URL, error: BaseException) -> StatementError:
     """Return the error that says the database of ``url`` failed a statement."""
     shown = redact_uri(url.render_as_string(hide_password=True))
-    return SQLStatementError(
+    return StatementError(
         f"the {describe_database(url)} ({shown}) failed a statement: "
         f"{_reason(url, error)}"
     )
@@ -209,7 +213,7 @@ def lend_connection(engine: Engine, url: URL) -> Iterator[Connection]:
     A failure to connect, or an error that SQLAlchemy recognises as a dropped
     connection, becomes :class:`~kvmap.errors.BackendUnavailableError`; any
     other database error (a deadlock, a lock timeout, a full disk) becomes
-    :class:`~kvmap.backends.sql_errors.SQLStatementError`.
+    :class:`~kvmap.errors.StatementError`.
     """
     try:
         connection = engine.connect()
