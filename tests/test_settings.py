@@ -294,3 +294,13 @@ def test_a_declared_option_of_the_wrong_type_names_its_variable(monkeypatch, tmp
     monkeypatch.setenv("KVMAP_BACKEND_CONFIG__SQL__ENGINE_KWARGS", "[1]")
     with pytest.raises(ConfigError, match="KVMAP_BACKEND_CONFIG__SQL__ENGINE_KWARGS"):
         kvmap.get_store(f"sqlite:///{tmp_path}/x.db")
+
+
+def test_named_memory_uri_is_fsspecs_shared_memory_file_system():
+    name = f"memory://kvmap-named-{os.getpid()}"
+    first = kvmap.get_store(name)
+    first["key"] = "shared"
+    assert kvmap.get_store(name)["key"] == "shared"
+    assert backend_class(name) is FsspecBackend
+    assert backend_class("memory://") is MemoryBackend
+    first.clear()

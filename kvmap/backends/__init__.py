@@ -4,7 +4,8 @@ Built-in schemes are listed in :data:`BUILTIN_BACKENDS`. Other packages add
 backends through the ``kvmap.backends`` entry point group (the entry point's
 name is the scheme, its value ``"module:Class"``), or at run time with
 :func:`register_backend`. A URI without a scheme is a local folder; a scheme
-that fsspec knows goes to the generic fsspec backend.
+that fsspec knows goes to the generic fsspec backend, and so does
+``memory://name`` (a bare ``memory://`` is the in-memory backend).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def backend_class(uri: str) -> type[Backend]:
         missing (the message names the extra to install).
     """
     scheme = uri_scheme(uri)
+    if scheme == "memory" and uri.partition("://")[2].strip("/"):
+        # memory://name is fsspec's memory file system, shared by name within
+        # the process; a bare memory:// is a store of its own.
+        return _load(_FSSPEC, uri)
     for name in (scheme, scheme.split("+", 1)[0]):
         target = _registered.get(name) or BUILTIN_BACKENDS.get(name)
         if target is None:
