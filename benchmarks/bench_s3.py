@@ -117,6 +117,7 @@ async def _forward(source: asyncio.StreamReader, target: asyncio.StreamWriter) -
 
 async def _proxy(port: int, upstream: int, delay: float) -> None:
     slots = asyncio.Semaphore(PROXY_CONNECTIONS)
+    running: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
 
     async def handle(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -124,6 +125,10 @@ async def _proxy(port: int, upstream: int, delay: float) -> None:
         if slots.locked():
             writer.close()
             return
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
+            task.add_done_callback(running.discard)
         async with slots:
             try:
                 up_reader, up_writer = await asyncio.open_connection(
