@@ -101,6 +101,20 @@ def test_names_that_are_no_keys_are_left_out_under_a_prefix(make_backend):
     assert {key: backend[key] for key in backend} == {"good": b"1", "dir/ok": b"2"}
 
 
+def test_names_of_other_redis_types_are_left_out(make_backend):
+    backend = make_backend()
+    backend["string"] = b"1"
+    raw = backend._redis.client
+    base = backend.redis_prefix.encode() + b":"
+    raw.hset(base + b"hash", "field", "value")
+    raw.rpush(base + b"list", "item")
+    assert list(backend) == ["string"]
+    assert len(backend) == 1
+    backend.clear()
+    assert raw.exists(base + b"hash", base + b"list") == 2
+    raw.delete(base + b"hash", base + b"list")
+
+
 @pytest.mark.parametrize(
     "option, value, allowed",
     [

@@ -180,8 +180,17 @@ class RedisBackend(Backend):
         seen: set[bytes] = set()
         cursor = 0
         while True:
+            # TYPE string: hashes, lists and other types that other clients
+            # keep in the database are no values of this store (Redis >= 6).
             cursor, names = self._call(
-                "SCAN", cursor, "MATCH", pattern, "COUNT", self.scan_count
+                "SCAN",
+                cursor,
+                "MATCH",
+                pattern,
+                "COUNT",
+                self.scan_count,
+                "TYPE",
+                "string",
             )
             for name in names:
                 # SCAN may return a name twice; report each once.
