@@ -110,6 +110,8 @@ def test_names_of_other_redis_types_are_left_out(make_backend):
     raw.rpush(base + b"list", "item")
     assert list(backend) == ["string"]
     assert len(backend) == 1
+    with pytest.raises(TypeError, match="'hash'"):
+        backend["hash"]
     backend.clear()
     assert raw.exists(base + b"hash", base + b"list") == 2
     raw.delete(base + b"hash", base + b"list")

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Self
 from kvmap.backends.base import Backend, as_bytes
 from kvmap.backends.redis_client import (
     CONNECTION_OPTIONS,
+    ERROR_REPLY,
     UNAVAILABLE,
     RedisClient,
     debug_from_environment,
@@ -109,6 +110,13 @@ class RedisBackend(Backend):
             value = self._execute("GET", self._name_prefix + check_key(key))
         except UNAVAILABLE as error:
             raise self._unavailable(error) from None
+        except ERROR_REPLY as error:
+            if not str(error).startswith("WRONGTYPE"):
+                raise
+            raise TypeError(
+                f"Redis holds another type than a string under key {key!r} "
+                "(written by another client): it is no value of this store"
+            ) from None
         if value is None:
             raise KeyError(key)
         return value  # type: ignore[no-any-return]

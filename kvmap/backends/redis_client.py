@@ -96,6 +96,8 @@ _ALLOWED: Mapping[str, tuple[Callable[[Any], bool], str]] = {
 
 #: redis-py errors that mean the server cannot be used right now.
 UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+#: An error reply of the server, such as WRONGTYPE.
+ERROR_REPLY = redis.exceptions.ResponseError
 
 _pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
