@@ -107,9 +107,10 @@ def _check_environment_options_are_used(source: Backend, target: Backend) -> Non
             for side in (type(source), type(target))
         ):
             variable = BACKEND_CONFIG_PREFIX + name.upper()
+            names = sorted({type(source).__name__, type(target).__name__})
             raise ConfigError(
-                f"{variable} is not an option of {type(source).__name__} nor of "
-                f"{type(target).__name__}"
+                f"{variable} is not an option of {' or '.join(names)}: no side of "
+                "the copy takes it"
             )
 
 

@@ -244,3 +244,18 @@ def test_keys_can_be_separated_by_nul_for_keys_with_newlines(tmp_path):
     kvmap.get_store(str(tmp_path / ".kvmap")).update({"two\nlines": b"1", "b": b"2"})
     result = run("keys", "-0", cwd=tmp_path)
     assert sorted(result.stdout.split(b"\0")[:-1]) == [b"b", b"two\nlines"]
+
+
+def test_a_reader_that_goes_away_stops_the_listing_quietly(tmp_path):
+    kvmap.get_store(str(tmp_path / ".kvmap")).setitems(
+        {f"k{n}": b"v" for n in range(20000)}
+    )
+    result = subprocess.run(
+        f"'{SCRIPT}' keys | head -1",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.stdout.count(b"\n") == 1
+    assert result.stderr == b""

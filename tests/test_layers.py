@@ -333,3 +333,15 @@ def test_purge_expired_is_reachable_from_the_full_stack(tmp_path):
     time.sleep(0.05)
     assert store.purge_expired() == 1
     assert sorted(os.listdir(tmp_path)) == ["kept"]
+
+
+def test_a_broken_expiry_header_is_reported_not_hidden_or_purged():
+    backend = MemoryBackend()
+    backend["broken"] = b"\x00kvmap:t\x00\x01"
+    store = TTLLayer(backend)
+    with pytest.raises(kvmap.CorruptValueError, match="'broken'"):
+        store["broken"]
+    assert "broken" in store
+    assert list(store) == ["broken"]
+    assert store.purge_expired() == 0
+    assert "broken" in backend

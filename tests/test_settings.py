@@ -304,3 +304,15 @@ def test_named_memory_uri_is_fsspecs_shared_memory_file_system():
     assert backend_class(name) is FsspecBackend
     assert backend_class("memory://") is MemoryBackend
     first.clear()
+
+
+def test_file_uri_with_localhost_is_the_absolute_folder(tmp_path):
+    store = kvmap.get_store(f"file://localhost{tmp_path}/data")
+    store["key"] = b"value"
+    assert (tmp_path / "data" / "key").is_file()
+
+
+@pytest.mark.parametrize("uri", ["file://tmp/x", "file://otherhost/tmp/x", "local://x"])
+def test_file_uri_with_a_host_or_without_absolute_path_is_refused(uri):
+    with pytest.raises(ConfigError, match="absolute"):
+        kvmap.get_store(uri)

@@ -75,7 +75,16 @@ class FileBackend(Backend):
     @classmethod
     def from_uri(cls, uri: str, **options: Any) -> Self:
         scheme, separator, rest = uri.partition("://")
-        path = rest if separator and scheme.lower() in ("file", "local") else uri
+        path = uri
+        if separator and scheme.lower() in ("file", "local"):
+            host, slash, folder = rest.partition("/")
+            if host not in ("", "localhost") or not slash:
+                raise ConfigError(
+                    f"URI {uri!r} names no local absolute folder: use "
+                    f"{scheme}:///abs/path (or {scheme}://localhost/abs/path), or "
+                    "a plain path"
+                )
+            path = "/" + folder
         if not path:
             raise ConfigError(f"URI {uri!r} names no folder: use file:///abs/path")
         return cls(path, **options)

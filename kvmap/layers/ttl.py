@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMappin
 from typing import Any
 
 from kvmap.auto_format import MARKER
+from kvmap.errors import CorruptValueError
 from kvmap.layers.base import Layer
 from kvmap.store import BATCH_SIZE, Store, batched, check_ttl, pairs_of
 
@@ -70,10 +71,15 @@ class TTLLayer(Layer[Any]):
             return _ENVELOPE + _EXPIRY.pack(0.0) + value
         return value
 
-    def _unwrap(self, stored: Any, now: float) -> Any:
+    def _unwrap(self, stored: Any, now: float, key: str) -> Any:
         """Return the value inside ``stored``, or raise KeyError if it expired."""
         if type(stored) is not bytes or not stored.startswith(_ENVELOPE):
             return stored
+        if len(stored) < _HEADER_LENGTH:
+            raise CorruptValueError(
+                f"the value of key {key!r} has a broken expiry header "
+                f"({len(stored)} bytes, at least {_HEADER_LENGTH} expected)"
+            )
         expiry = _EXPIRY.unpack_from(stored, len(_ENVELOPE))[0]
         if expiry and now >= expiry:
             raise KeyError
@@ -84,7 +90,7 @@ class TTLLayer(Layer[Any]):
         if self.native_ttl:
             return stored
         try:
-            return self._unwrap(stored, self.clock())
+            return self._unwrap(stored, self.clock(), key)
         except KeyError:
             raise KeyError(key) from None
 
@@ -103,7 +109,7 @@ class TTLLayer(Layer[Any]):
         if type(head) is not bytes or not head.startswith(_ENVELOPE):
             return self.inner.getrange(key, start, stop)
         try:
-            self._unwrap(head, self.clock())
+            self._unwrap(head, self.clock(), key)
         except KeyError:
             raise KeyError(key) from None
         if start < 0 or (stop is not None and stop < 0):
@@ -130,7 +136,7 @@ class TTLLayer(Layer[Any]):
             raise KeyError(key)
         del self.inner[key]  # an expired value is removed all the same
         try:
-            self._unwrap(head, self.clock())
+            self._unwrap(head, self.clock(), key)
         except KeyError:
             raise KeyError(key) from None
 
@@ -141,6 +147,8 @@ class TTLLayer(Layer[Any]):
             self[key]  # type: ignore[index]
         except KeyError:
             return False
+        except CorruptValueError:
+            pass  # present, though it cannot be read
         return True
 
     def __len__(self) -> int:
@@ -159,10 +167,15 @@ class TTLLayer(Layer[Any]):
             heads = self._heads(chunk)
             now = self.clock()
             for key in chunk:
+                head = heads.get(key)
+                if head is None:
+                    continue  # deleted since it was listed
                 try:
-                    self._unwrap(heads[key], now)
-                except (KeyError, struct.error):
-                    continue  # expired, or deleted since it was listed
+                    self._unwrap(head, now, key)
+                except KeyError:
+                    continue  # expired
+                except CorruptValueError:
+                    pass  # listed: reading it reports the damage
                 yield key
 
     def _heads(self, keys: list[str]) -> dict[str, Any]:
@@ -178,7 +191,7 @@ class TTLLayer(Layer[Any]):
         found = {}
         for key, value in stored.items():
             try:
-                found[key] = self._unwrap(value, now)
+                found[key] = self._unwrap(value, now, key)
             except KeyError:
                 continue
         return found
