@@ -21,10 +21,13 @@ def table_name() -> str:
 
 
 def drop_table(backend: SQLBackend) -> None:
-    """Drop the backend's table, if it was created, and close its connections."""
-    if backend._engine is not None:
-        with backend.engine.begin() as connection:
-            connection.execute(text(f"DROP TABLE IF EXISTS {backend.table.name}"))
+    """Drop the backend's table and close its connections.
+
+    The table is dropped even when this backend never opened it: another
+    backend of the test may have made it under the same name.
+    """
+    with backend.engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE IF EXISTS {backend.table.name}"))
     backend.close()
 
 
