@@ -8,6 +8,7 @@ is shown but not run (for examples that need a service the page explains).
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 import types
@@ -36,3 +37,16 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
     for number, block in enumerate(python_blocks(page), start=1):
         code = compile(block, f"{page.name}, python block {number}", "exec")
         exec(code, module.__dict__)
+
+
+def test_readme_has_exactly_the_two_set_up_commands_ci_runs():
+    spec = importlib.util.spec_from_file_location(
+        "readme_commands", ROOT / ".ci" / "readme_commands.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    commands = module.readme_commands((ROOT / "README.md").read_text("utf-8"))
+    assert len(commands) == 2
+    assert "kvmap put" in commands[0] and "kvmap get" in commands[0]
+    assert commands[1].endswith("pytest")
