@@ -108,6 +108,8 @@ def _store(arguments: argparse.Namespace, mode: str | None = None) -> Store[Any]
 
 
 def _put(arguments: argparse.Namespace) -> int:
+    if arguments.file and arguments.value != "-":
+        raise ConfigError("give the value as VALUE or with --file, not both")
     if arguments.file:
         with open(arguments.file, "rb") as source:
             value = source.read()
@@ -115,7 +117,10 @@ def _put(arguments: argparse.Namespace) -> int:
         value = sys.stdin.buffer.read()
     else:
         value = arguments.value.encode("utf-8")
-    with _store(arguments, mode="raw") as store:  # bytes, whatever the mode
+    # In auto mode bytes are stored as they are, except bytes that begin with
+    # kvmap's value marker, which are escaped: get then returns them as bytes
+    # too, instead of decoding them as a stored object.
+    with _store(arguments, mode="auto") as store:
         store[arguments.key] = value
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -259,3 +260,24 @@ def test_a_reader_that_goes_away_stops_the_listing_quietly(tmp_path):
     )
     assert result.stdout.count(b"\n") == 1
     assert result.stderr == b""
+
+
+def test_bytes_that_look_like_kvmap_values_round_trip_as_bytes(tmp_path):
+    pickled = b"\x00kvmap:p" + pickle.dumps(print)
+    for name, data in {
+        "pickle": pickled,
+        "json": b'\x00kvmap:j{"a":1}',
+        "envelope": b"\x00kvmap:tAAAAAAAAhello",
+    }.items():
+        (tmp_path / name).write_bytes(data)
+        assert run("put", name, "--file", name, cwd=tmp_path).returncode == 0
+        result = run("get", name, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == data
+
+
+def test_put_refuses_a_value_and_a_file_together(tmp_path):
+    (tmp_path / "f").write_bytes(b"x")
+    result = run("put", "k", "v", "--file", "f", cwd=tmp_path)
+    assert result.returncode == 2
+    assert b"not both" in result.stderr
