@@ -200,3 +200,15 @@ def test_redis_refuses_a_ttl_past_its_own_limit_even_if_allowed_elsewhere(
             write()
     backend.set("key", b"value", ttl=names.MAX_TTL)
     assert backend["key"] == b"value"
+
+
+@pytest.mark.parametrize("prefix", [":", " ", "  :"])
+def test_a_prefix_that_names_nothing_is_refused(prefix):
+    with pytest.raises(ConfigError, match="names no prefix"):
+        RedisBackend("redis://127.0.0.1:6379/0", redis_prefix=prefix)
+
+
+@pytest.mark.parametrize("uri", ["redis://127.0.0.1:6379/abc", "redis://h:1/0x2"])
+def test_a_database_path_that_is_no_number_is_refused(uri):
+    with pytest.raises(ConfigError, match="must be a number"):
+        RedisBackend(uri, redis_prefix="p")

@@ -109,6 +109,19 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
+def _check_database_path(uri: str) -> None:
+    # redis-py reads a path that is not a number as database 0, silently.
+    scheme, _, rest = uri.partition("://")
+    if scheme.lower() == "unix":
+        return
+    path = rest.partition("?")[0].partition("/")[2].strip("/")
+    if path and not path.isdigit():
+        raise ConfigError(
+            f"Redis URI {redact_uri(uri)!r}: the path names the database and must "
+            f"be a number such as /0, not {path!r}"
+        )
+
+
 def debug_from_environment() -> bool:
     """Tell whether ``KVMAP_REDIS_DEBUG`` or ``REDIS_DEBUG`` asks for fakeredis."""
     for variable in DEBUG_VARIABLES:
@@ -144,6 +157,7 @@ class RedisClient:
             settings = parse_url(uri)
         except ValueError as error:
             raise ConfigError(f"Redis URI {redact_uri(uri)!r}: {error}") from None
+        _check_database_path(uri)
         settings.update(options)
         if settings.pop("decode_responses", False):
             logger.debug("ignoring decode_responses: kvmap exchanges bytes")

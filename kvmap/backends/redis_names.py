@@ -45,6 +45,11 @@ def check_prefix(given: Any) -> str:
     if not isinstance(given, str):
         raise ConfigError(f"redis_prefix must be a str, not {type(given).__name__}")
     prefix = given.removesuffix(SEPARATOR)
+    if given and not prefix.strip():
+        raise ConfigError(
+            f"redis_prefix={given!r} is not valid: it names no prefix; leave it "
+            "unset for a store that owns the whole database"
+        )
     if SEPARATOR in prefix or not prefix.isprintable():
         raise ConfigError(
             f"redis_prefix={prefix!r} is not valid: it may not contain "
