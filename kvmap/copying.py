@@ -58,7 +58,7 @@ def copy_store(
     ReadOnlyError
         When ``KVMAP_READ_ONLY`` is set.
     FileNotFoundError
-        When the source is a folder that does not exist.
+        When the source is a folder or SQLite file that does not exist.
     """
     source_backend, source_settings = _open_side(source_uri, source_options)
     target_backend, target_settings = _open_side(target_uri, target_options)
@@ -67,12 +67,7 @@ def copy_store(
         raise ReadOnlyError(
             f"cannot copy into {redact_uri(target_uri)}: KVMAP_READ_ONLY is set"
         )
-    if isinstance(source_backend, FileBackend) and not os.path.isdir(
-        source_backend.root
-    ):
-        raise FileNotFoundError(
-            f"the source folder {source_backend.root} does not exist"
-        )
+    _check_source_exists(source_backend)
 
     through_ttl = source_backend.native_ttl or target_backend.native_ttl
     source = _scoped(source_backend, source_settings, through_ttl, 0)
@@ -98,6 +93,18 @@ def _open_side(uri: str, options: Mapping[str, Any] | None) -> tuple[Backend, Se
     config = {**from_environment, **(options or {})}
     settings = Settings.load(uri=uri, backend_environment=False, backend_config=config)
     return open_backend(settings.uri, settings.backend_config), settings
+
+
+def _check_source_exists(backend: Backend) -> None:
+    # Opening a missing folder or SQLite file would make an empty one, and
+    # the copy would "succeed" with nothing copied.
+    if isinstance(backend, FileBackend) and not os.path.isdir(backend.root):
+        raise FileNotFoundError(f"the source folder {backend.root} does not exist")
+    url = getattr(backend, "url", None)
+    if url is not None and url.get_backend_name() == "sqlite":
+        database = url.database
+        if database and database != ":memory:" and not os.path.exists(database):
+            raise FileNotFoundError(f"the source database {database} does not exist")
 
 
 def _check_environment_options_are_used(source: Backend, target: Backend) -> None:

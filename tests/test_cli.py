@@ -281,3 +281,10 @@ def test_put_refuses_a_value_and_a_file_together(tmp_path):
     result = run("put", "k", "v", "--file", "f", cwd=tmp_path)
     assert result.returncode == 2
     assert b"not both" in result.stderr
+
+
+def test_copy_from_a_missing_sqlite_file_is_an_error_and_creates_nothing(tmp_path):
+    result = run("copy", "sqlite:///missing.db", "dst", cwd=tmp_path)
+    assert result.returncode == 1
+    assert b"does not exist" in result.stderr
+    assert not (tmp_path / "missing.db").exists()
