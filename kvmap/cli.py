@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
@@ -26,6 +27,7 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` and return the exit status."""
+    warnings.showwarning = _show_warning
     parser = _parser()
     arguments = parser.parse_args(argv)
     try:
@@ -180,6 +182,7 @@ def _options(uri: str, assignments: list[str]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for assignment in assignments:
         name, equals, text = assignment.partition("=")
+        name = name.strip()
         if not equals or not name:
             raise ConfigError(f"option {assignment!r} is not valid: use NAME=VALUE")
         path = name.lower().split(".")
@@ -187,7 +190,13 @@ def _options(uri: str, assignments: list[str]) -> dict[str, Any]:
         target = options
         for part in path[:-1]:
             target = target.setdefault(part, {})
-        target[path[-1]] = cast_option_text(text, kind, name)
+            if not isinstance(target, dict):
+                raise ConfigError(
+                    f"option {name!r} conflicts with a value given to {part!r}"
+                )
+        if isinstance(target.get(path[-1]), dict):
+            raise ConfigError(f"option {name!r} is a group of options: set {name}.NAME")
+        target[path[-1]] = cast_option_text(text, kind, f"option {name}")
     return options
 
 
@@ -195,6 +204,10 @@ def _config(arguments: argparse.Namespace) -> int:
     settings = Settings.load(uri=arguments.uri)
     sys.stdout.write(json.dumps(settings.describe(), indent=2, default=str) + "\n")
     return 0
+
+
+def _show_warning(message: Any, *args: Any, **kwargs: Any) -> None:
+    _say(f"kvmap: warning: {message}")
 
 
 def _say(message: str) -> None:

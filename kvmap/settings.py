@@ -227,6 +227,12 @@ def _check_values(values: dict[str, Any], from_keyword: set[str]) -> None:
         refuse("backend_config")
 
 
+def describe_type(kind: Any) -> str:
+    """Name a declared option type for an error message ("an int")."""
+    names = {int: "an int", float: "a number", bool: "a boolean", dict: "a JSON object"}
+    return names.get(kind, "a string" if kind is str else f"a {kind.__name__}")
+
+
 def backend_environment_config(backend: type[Any]) -> dict[str, Any]:
     """Read the ``KVMAP_BACKEND_CONFIG__*`` variables, cast for ``backend``."""
     return _read_backend_environment(Env(expand_vars=False), backend.options)
@@ -307,9 +313,8 @@ def _cast(env: Env, variable: str, kind: Any) -> Any:
             return readers[kind](variable)
         except EnvError:
             value = os.environ[variable]
-            expected = "JSON object" if kind is dict else kind.__name__
             raise ConfigError(
-                f"{variable}={value!r} is not valid: expected a {expected}"
+                f"{variable}={value!r} is not valid: expected {describe_type(kind)}"
             ) from None
     value = env.str(variable)
     if kind is None and value.strip().lower() in _TRUE | _FALSE:
@@ -347,7 +352,7 @@ def _check_backend_options(
                 )
             _check_backend_options(value, backend, option_path)
         elif not _has_type(value, kind):
-            expected = "a JSON object" if kind is dict else kind.__name__
+            expected = describe_type(kind)
             raise ConfigError(
                 f"backend option {option!r}={value!r} (backend_config or "
                 f"{variable}) is not valid: expected {expected}"

@@ -288,3 +288,28 @@ def test_copy_from_a_missing_sqlite_file_is_an_error_and_creates_nothing(tmp_pat
     assert result.returncode == 1
     assert b"does not exist" in result.stderr
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_conflicting_nested_options_are_a_config_error(tmp_path):
+    kvmap.get_store(str(tmp_path / "src"))["k"] = b"v"
+    result = run(
+        "copy",
+        "src",
+        "sqlite:///o.db",
+        "--target-option",
+        "sql.table=a",
+        "--target-option",
+        "sql.table.x=b",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert b"sql.table" in result.stderr
+
+
+def test_warnings_are_one_line(tmp_path):
+    result = run("keys", cwd=tmp_path, env={"KVMAP_URIX": "1"})
+    assert result.returncode == 0
+    assert result.stderr.decode().splitlines() == [
+        "kvmap: warning: KVMAP_URIX is not a kvmap setting and is ignored "
+        "(did you mean KVMAP_URI?)"
+    ]
