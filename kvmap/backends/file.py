@@ -181,24 +181,33 @@ class FileBackend(Backend):
     def _write_temporary(self, folder: str, data: bytes, key: str) -> str:
         name = f"{TEMPORARY_PREFIX}{os.getpid()}-{threading.get_ident()}"
         temporary = f"{folder}/{name}-{next(_counter)}"
-        for attempt in range(4):
-            try:
-                descriptor = os.open(temporary, _CREATE, 0o666)
-                break
-            except _MISSING:
-                if attempt == 3:
-                    raise
-                self._make_folder(folder)
+        descriptor = -1
         try:
+            # Inside the try: a Ctrl-C that lands as open() returns must not
+            # leave the new, empty file behind.
+            descriptor = self._create(temporary, folder)
             write_all(descriptor, data)
             if self.durable:
                 os.fsync(descriptor)
         except BaseException:
-            os.close(descriptor)
+            if descriptor >= 0:
+                os.close(descriptor)
             remove_quietly(temporary)
             raise
         os.close(descriptor)
         return temporary
+
+    def _create(self, temporary: str, folder: str) -> int:
+        # The folder may be missing, or removed by a delete that emptied it.
+        attempts = 0
+        while True:
+            try:
+                return os.open(temporary, _CREATE, 0o666)
+            except _MISSING:
+                attempts += 1
+                if attempts == _ATTEMPTS:
+                    raise
+                self._make_folder(folder)
 
     def _make_folder(self, folder: str) -> None:
         # Writers of a key and of keys under it can race (one makes a file
