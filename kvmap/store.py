@@ -13,7 +13,14 @@ back to one call per key; backends with a bulk path override them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, KeysView, Mapping, MutableMapping
+from collections.abc import (
+    Callable,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    MutableMapping,
+)
 from itertools import islice
 from types import TracebackType
 from typing import Any, TypeVar
@@ -28,6 +35,7 @@ __all__ = [
     "batched",
     "check_keys",
     "check_ttl",
+    "key_list",
     "pairs_of",
     "read_found",
 ]
@@ -69,7 +77,7 @@ class Store(MutableMapping[str, V]):
 
     def getitems(self, keys: Iterable[str]) -> dict[str, V]:
         """Return ``{key: value}`` for the given keys; missing keys are left out."""
-        return read_found(self, check_keys(keys))
+        return read_found(self.__getitem__, check_keys(keys))
 
     def setitems(
         self,
@@ -112,13 +120,7 @@ class Store(MutableMapping[str, V]):
         Missing keys are left out. Backends with ranged reads fetch only the
         ranges, concurrently where they can.
         """
-        found: dict[str, V] = {}
-        for key in keys:
-            try:
-                found[key] = self.getrange(key, start, stop)
-            except KeyError:
-                continue
-        return found
+        return read_found(lambda key: self.getrange(key, start, stop), keys)
 
     def set(self, key: str, value: V, ttl: float | None = None) -> None:
         """Store ``value`` under ``key``, to expire after ``ttl`` seconds.
@@ -191,14 +193,22 @@ class PrefixKeysView(KeysView[str]):
         return f"{type(self).__name__}(prefix={self.prefix!r}, keys={list(self)!r})"
 
 
-def check_keys(keys: Iterable[str]) -> list[str]:
-    """Return ``keys`` as a list after checking each; a lone ``str`` is refused."""
+def key_list(keys: Iterable[str]) -> list[str]:
+    """Return ``keys`` as a list; a lone ``str`` is refused, not split in letters.
+
+    The keys themselves are not checked: layers leave that to the backend.
+    """
     if isinstance(keys, str | bytes):
         raise TypeError(
             f"expected an iterable of keys, got the single {type(keys).__name__} "
             f"{keys!r}: wrap it in a list"
         )
-    return [check_key(key) for key in keys]
+    return list(keys)
+
+
+def check_keys(keys: Iterable[str]) -> list[str]:
+    """Return ``keys`` as a list after checking each; a lone ``str`` is refused."""
+    return [check_key(key) for key in key_list(keys)]
 
 
 #: The longest time to live, in seconds (ten years): every backend can store it.
@@ -221,12 +231,12 @@ def check_ttl(ttl: Any) -> float:
     return float(ttl)
 
 
-def read_found(mapping: Mapping[str, V], keys: Iterable[str]) -> dict[str, V]:
-    """Read ``keys`` from any mapping one by one, leaving out missing keys."""
+def read_found(read: Callable[[str], V], keys: Iterable[str]) -> dict[str, V]:
+    """Call ``read(key)`` for each key, leaving out keys it finds missing."""
     found: dict[str, V] = {}
     for key in keys:
         try:
-            found[key] = mapping[key]
+            found[key] = read(key)
         except KeyError:
             continue
     return found

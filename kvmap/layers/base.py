@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeVar
 
-from kvmap.store import Store, check_keys, check_ttl, pairs_of, read_found
+from kvmap.store import Store, check_ttl, key_list, pairs_of, read_found
 
 __all__ = ["Layer"]
 
@@ -59,21 +59,25 @@ class Layer(Store[V]):
     def __getitem__(self, key: str) -> V:
         return self.decode(self.inner[key])
 
-    def getrange(self, key: str, start: int, stop: int | None = None) -> V:
+    def _range_reader(self) -> Store[Any] | None:
+        # inner, when values reach it unchanged, so byte ranges mean the same.
         kind = type(self)
         unchanged = kind.encode is Layer.encode and kind.decode is Layer.decode
-        if unchanged and isinstance(self.inner, Store):
-            return self.inner.getrange(key, start, stop)  # type: ignore[no-any-return]
+        return self.inner if unchanged and isinstance(self.inner, Store) else None
+
+    def getrange(self, key: str, start: int, stop: int | None = None) -> V:
+        inner = self._range_reader()
+        if inner is not None:
+            return inner.getrange(key, start, stop)  # type: ignore[no-any-return]
         value: Any = self.decode(self.inner[key])
         return value[start:stop]  # type: ignore[no-any-return]
 
     def getranges(
         self, keys: Iterable[str], start: int, stop: int | None = None
     ) -> dict[str, V]:
-        kind = type(self)
-        unchanged = kind.encode is Layer.encode and kind.decode is Layer.decode
-        if unchanged and isinstance(self.inner, Store):
-            return self.inner.getranges(keys, start, stop)
+        inner = self._range_reader()
+        if inner is not None:
+            return inner.getranges(keys, start, stop)
         return super().getranges(keys, start, stop)
 
     def __setitem__(self, key: str, value: V) -> None:
@@ -100,8 +104,8 @@ class Layer(Store[V]):
     def getitems_inner(self, keys: Iterable[str]) -> dict[str, Any]:
         """Read the stored (still encoded) values of ``keys`` as one batch."""
         if isinstance(self.inner, Store):
-            return self.inner.getitems(check_keys(keys))
-        return read_found(self.inner, check_keys(keys))
+            return self.inner.getitems(key_list(keys))
+        return read_found(self.inner.__getitem__, key_list(keys))
 
     def setitems(
         self,
@@ -113,7 +117,7 @@ class Layer(Store[V]):
 
     def delitems(self, keys: Iterable[str]) -> None:
         if isinstance(self.inner, Store):
-            self.inner.delitems(check_keys(keys))
+            self.inner.delitems(key_list(keys))
         else:
             super().delitems(keys)
 

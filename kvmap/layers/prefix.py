@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from kvmap.keys import check_key, check_prefix
 from kvmap.layers.base import Layer
-from kvmap.store import BATCH_SIZE, Store, batched, pairs_of
+from kvmap.store import Store, pairs_of
 
 __all__ = ["PrefixLayer"]
 
@@ -104,8 +104,7 @@ class PrefixLayer(Layer[V]):
         self.set_inner(self._inner_key(key), value, ttl)
 
     def clear(self) -> None:
-        for keys in batched(self.iter_keys(), BATCH_SIZE):
-            self.delitems(keys)
+        Store.clear(self)  # only the keys under the prefix, not all of inner
 
     def _repr_settings(self) -> dict[str, Any]:
         return {"prefix": self.prefix.rstrip("/")}

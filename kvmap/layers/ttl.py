@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 from kvmap.auto_format import MARKER
 from kvmap.errors import CorruptValueError
@@ -36,9 +36,9 @@ class TTLLayer(Layer[Any]):
     readers of ``inner`` see plain values. In that case values must be bytes
     (place this layer below the serializer, as :func:`kvmap.get_store` does).
 
-    Cost without native expiry: ``get`` and ``in`` read one value; iteration
-    and ``len()`` read the first 16 bytes of every value under the prefix
-    (batched), so they are O(n) reads. Expired values stay in ``inner`` until
+    Cost without native expiry: ``get`` reads one value and ``in`` its first
+    16 bytes; iteration, ``len()`` and :meth:`purge_expired` read the first 16
+    bytes of every value under the prefix (batched), so they are O(n) reads. Expired values stay in ``inner`` until
     they are overwritten, deleted or removed by :meth:`purge_expired`.
 
     Notes
@@ -143,13 +143,7 @@ class TTLLayer(Layer[Any]):
     def __contains__(self, key: object) -> bool:
         if self.native_ttl:
             return key in self.inner
-        try:
-            self[key]  # type: ignore[index]
-        except KeyError:
-            return False
-        except CorruptValueError:
-            pass  # present, though it cannot be read
-        return True
+        return any(live for _, live in self._states([cast(str, key)]))
 
     def __len__(self) -> int:
         if self.native_ttl:
@@ -163,6 +157,12 @@ class TTLLayer(Layer[Any]):
         return self._live_keys(keys)
 
     def _live_keys(self, keys: Iterable[str]) -> Iterator[str]:
+        return (key for key, live in self._states(keys) if live)
+
+    def _states(self, keys: Iterable[str]) -> Iterator[tuple[str, bool]]:
+        # (key, live) for each key still stored, reading the value heads in
+        # batches; a key with a broken header counts as live: reading it
+        # reports the damage.
         for chunk in batched(keys, BATCH_SIZE):
             heads = self._heads(chunk)
             now = self.clock()
@@ -173,10 +173,11 @@ class TTLLayer(Layer[Any]):
                 try:
                     self._unwrap(head, now, key)
                 except KeyError:
-                    continue  # expired
+                    yield key, False
+                    continue
                 except CorruptValueError:
-                    pass  # listed: reading it reports the damage
-                yield key
+                    pass
+                yield key, True
 
     def _heads(self, keys: list[str]) -> dict[str, Any]:
         if isinstance(self.inner, Store):
@@ -217,15 +218,11 @@ class TTLLayer(Layer[Any]):
         when no writer is renewing the keys it purges.
         """
         if self.native_ttl:
-            purge = getattr(self.inner, "purge_expired", None)
-            return int(purge()) if purge is not None else 0
-        all_keys = super().iter_keys(prefix)
-        expired = [key for key in all_keys if not self._is_live(key)]
+            return super().purge_expired()
+        states = self._states(super().iter_keys(prefix))
+        expired = [key for key, live in states if not live]
         self.delitems(expired)
         return len(expired)
-
-    def _is_live(self, key: str) -> bool:
-        return any(True for _ in self._live_keys([key]))
 
     def _repr_settings(self) -> dict[str, Any]:
         return {"default_ttl": self.default_ttl}
