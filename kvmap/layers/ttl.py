@@ -38,8 +38,9 @@ class TTLLayer(Layer[Any]):
 
     Cost without native expiry: ``get`` reads one value and ``in`` its first
     16 bytes; iteration, ``len()`` and :meth:`purge_expired` read the first 16
-    bytes of every value under the prefix (batched), so they are O(n) reads. Expired values stay in ``inner`` until
-    they are overwritten, deleted or removed by :meth:`purge_expired`.
+    bytes of every value under the prefix (batched), so they are O(n) reads.
+    Expired values stay in ``inner`` until they are overwritten, deleted or
+    removed by :meth:`purge_expired`.
 
     Notes
     -----
