@@ -19,7 +19,7 @@ from kvmap.backends import backend_class
 from kvmap.copying import copy_store
 from kvmap.errors import ConfigError, InvalidKeyError
 from kvmap.factory import get_store
-from kvmap.settings import Settings, cast_option_text, declared_type
+from kvmap.settings import Settings, cast_option_text, declared_type, place_option
 from kvmap.store import Store
 
 __all__ = ["main"]
@@ -187,16 +187,8 @@ def _options(uri: str, assignments: list[str]) -> dict[str, Any]:
             raise ConfigError(f"option {assignment!r} is not valid: use NAME=VALUE")
         path = name.lower().split(".")
         kind = declared_type(backend.options, path)
-        target = options
-        for part in path[:-1]:
-            target = target.setdefault(part, {})
-            if not isinstance(target, dict):
-                raise ConfigError(
-                    f"option {name!r} conflicts with a value given to {part!r}"
-                )
-        if isinstance(target.get(path[-1]), dict):
-            raise ConfigError(f"option {name!r} is a group of options: set {name}.NAME")
-        target[path[-1]] = cast_option_text(text, kind, f"option {name}")
+        value = cast_option_text(text, kind, f"option {name}")
+        place_option(options, path, value, ".".join)
     return options
 
 

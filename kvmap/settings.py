@@ -49,6 +49,7 @@ __all__ = [
     "backend_environment_config",
     "cast_option_text",
     "declared_type",
+    "place_option",
 ]
 
 ENV_PREFIX = "KVMAP_"
@@ -258,11 +259,28 @@ def cast_option_text(text: str, kind: Any, name: str) -> Any:
                 raise ValueError(text)
             return parsed
     except ValueError:
-        expected = "JSON object" if kind is dict else kind.__name__
         raise ConfigError(
-            f"{name}={text!r} is not valid: expected a {expected}"
+            f"{name}={text!r} is not valid: expected {describe_type(kind)}"
         ) from None
     return text
+
+
+def place_option(
+    config: dict[str, Any], path: list[str], value: Any, group_name: Any
+) -> None:
+    """Set the option at ``path`` (nested names) in ``config`` to ``value``.
+
+    ``group_name(path)`` names a group of options for an error: giving a group
+    a value of its own, or options to a name that has a value, is refused.
+    """
+    target = config
+    for depth, part in enumerate(path[:-1], start=1):
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise _group_error(group_name(path[:depth]))
+    if isinstance(target.get(path[-1]), dict):
+        raise _group_error(group_name(path))
+    target[path[-1]] = value
 
 
 def _read_backend_environment(env: Env, declared: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,22 +290,21 @@ def _read_backend_environment(env: Env, declared: Mapping[str, Any]) -> dict[str
             continue
         path = variable[len(BACKEND_CONFIG_PREFIX) :].lower().split("__")
         kind = declared_type(declared, path)
-        target = config
-        for depth, part in enumerate(path[:-1], start=1):
-            target = target.setdefault(part, {})
-            if not isinstance(target, dict):
-                raise _group_error(path[:depth])
-        if isinstance(kind, Mapping) or isinstance(target.get(path[-1]), dict):
-            raise _group_error(path)
-        target[path[-1]] = _cast(env, variable, kind)
+        if isinstance(kind, Mapping):
+            raise _group_error(_variable_of(path))
+        place_option(config, path, _cast(env, variable, kind), _variable_of)
     return config
 
 
-def _group_error(path: list[str]) -> ConfigError:
-    group = BACKEND_CONFIG_PREFIX + "__".join(path).upper()
+def _variable_of(path: list[str]) -> str:
+    return BACKEND_CONFIG_PREFIX + "__".join(path).upper()
+
+
+def _group_error(group: str) -> ConfigError:
+    separator = "__" if group.startswith(BACKEND_CONFIG_PREFIX) else "."
     return ConfigError(
         f"{group} is a group of backend options and takes no value of its own: "
-        f"set {group}__<NAME> variables instead"
+        f"set {group}{separator}<NAME> instead"
     )
 
 
@@ -316,10 +333,7 @@ def _cast(env: Env, variable: str, kind: Any) -> Any:
             raise ConfigError(
                 f"{variable}={value!r} is not valid: expected {describe_type(kind)}"
             ) from None
-    value = env.str(variable)
-    if kind is None and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    return value
+    return cast_option_text(env.str(variable), kind, variable)
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
