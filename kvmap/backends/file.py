@@ -7,7 +7,7 @@ import itertools
 import os
 import stat
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Self
 
 from kvmap.backends.base import Backend, as_bytes
@@ -93,28 +93,23 @@ class FileBackend(Backend):
         return self.root + "/" + check_key(key)
 
     def __getitem__(self, key: str) -> bytes:
-        path = self._path(key)
-        try:
-            return read_file(path)
-        except _MISSING:
-            raise KeyError(key) from None
-        except IsADirectoryError:
-            pass
-        try:
-            return read_file(path + "/" + VALUE_FILE)
-        except _MISSING:
-            raise KeyError(key) from None
+        return self._read(key, read_file)
 
     def getrange(self, key: str, start: int, stop: int | None = None) -> bytes:
+        return self._read(key, lambda path: read_range(path, start, stop))
+
+    def _read(self, key: str, read: Callable[[str], bytes]) -> bytes:
+        # The value is the file at the key's path, or its .kvmap-value when
+        # the key is also a folder of other keys.
         path = self._path(key)
         try:
-            return read_range(path, start, stop)
+            return read(path)
         except _MISSING:
             raise KeyError(key) from None
         except IsADirectoryError:
             pass
         try:
-            return read_range(path + "/" + VALUE_FILE, start, stop)
+            return read(path + "/" + VALUE_FILE)
         except _MISSING:
             raise KeyError(key) from None
 
