@@ -88,7 +88,7 @@ def _open_side(uri: str, options: Mapping[str, Any] | None) -> tuple[Backend, Se
     from_environment = {
         name: value
         for name, value in backend_environment_config(backend).items()
-        if name in backend.options or backend.accepts_other_options
+        if _takes(backend, name)
     }
     config = {**from_environment, **(options or {})}
     settings = Settings.load(uri=uri, backend_environment=False, backend_config=config)
@@ -109,16 +109,17 @@ def _check_source_exists(backend: Backend) -> None:
 
 def _check_environment_options_are_used(source: Backend, target: Backend) -> None:
     for name in backend_environment_config(type(source)):
-        if not any(
-            name in side.options or side.accepts_other_options
-            for side in (type(source), type(target))
-        ):
+        if not (_takes(type(source), name) or _takes(type(target), name)):
             variable = BACKEND_CONFIG_PREFIX + name.upper()
             names = sorted({type(source).__name__, type(target).__name__})
             raise ConfigError(
                 f"{variable} is not an option of {' or '.join(names)}: no side of "
                 "the copy takes it"
             )
+
+
+def _takes(backend: type[Backend], name: str) -> bool:
+    return name in backend.options or backend.accepts_other_options
 
 
 def _scoped(
