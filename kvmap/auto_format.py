@@ -24,9 +24,10 @@ Tagged JSON writes ``int``, ``float``, ``bool``, ``None``, ``str``, ``list`` and
 ``"__kvmap__"`` member names the type: ``tuple``, ``set``, ``frozenset``,
 ``dict`` (any keys, or a dict that has a ``"__kvmap__"`` key), ``bytes``,
 ``datetime``, ``date``, ``time``, ``timedelta``, ``decimal``, ``uuid``,
-``complex``, ``ndarray`` and ``dataclass``. Decoding it never runs stored code
-and imports nothing: a dataclass is rebuilt by filling the fields of the class
-it names, which must be a dataclass of a module the reader has imported.
+``complex``, ``ndarray``, ``numpy-scalar`` and ``dataclass``. Decoding it
+never runs stored code and imports nothing: a dataclass is rebuilt by filling
+the fields of the class it names, which must be a dataclass of a module the
+reader has imported.
 
 Only exact types use this encoding (a subclass of ``int`` or ``tuple``, such as
 an enum or a named tuple, is pickled), so every value reads back with the same
@@ -127,6 +128,11 @@ def _to_json_object(value: Any) -> Any:
     if numpy is not None and kind is numpy.ndarray and value.dtype.kind != "O":
         data = base64.b64encode(_dumps_array(numpy, value)).decode("ascii")
         return {TAG: "ndarray", "base64": data}
+    if numpy is not None and isinstance(value, numpy.generic) and value.dtype != object:
+        # A numpy scalar (np.float64, np.int32, np.bool_...) is stored as the
+        # 0-d array that holds it, and read back as the same scalar type.
+        scalar = base64.b64encode(_dumps_array(numpy, numpy.asarray(value)))
+        return {TAG: "numpy-scalar", "base64": scalar.decode("ascii")}
     if dataclasses.is_dataclass(value) and "<locals>" not in kind.__qualname__:
         fields = {
             field.name: _to_json(getattr(value, field.name))
@@ -164,6 +170,9 @@ def _from_json(obj: dict[str, Any]) -> Any:
         return complex(*obj["parts"])
     if tag == "ndarray":
         return _loads_array(base64.b64decode(obj["base64"])[len(MARKER) + 1 :])
+    if tag == "numpy-scalar":
+        array = _loads_array(base64.b64decode(obj["base64"])[len(MARKER) + 1 :])
+        return array[()]
     if tag == "dataclass":
         return _make_dataclass(obj["class"], obj["fields"])
     raise ValueError(f"unknown kvmap JSON tag {tag!r}")

@@ -128,7 +128,9 @@ def _put(arguments: argparse.Namespace) -> int:
 
 
 def _get(arguments: argparse.Namespace) -> int:
-    with _store(arguments) as store:
+    # auto, as put writes: bytes come back as bytes whatever the mode, and
+    # values written from Python as their text.
+    with _store(arguments, mode="auto") as store:
         value = store[arguments.key]
     data = _as_output(value)
     if arguments.output:

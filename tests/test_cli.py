@@ -313,3 +313,18 @@ def test_warnings_are_one_line(tmp_path):
         "kvmap: warning: KVMAP_URIX is not a kvmap setting and is ignored "
         "(did you mean KVMAP_URI?)"
     ]
+
+
+def test_get_returns_put_bytes_whatever_the_serialization_mode(tmp_path):
+    for mode in ("json", "raw", "pickle"):
+        env = {"KVMAP_SERIALIZATION_MODE": mode}
+        assert run("put", "k", "not json", cwd=tmp_path, env=env).returncode == 0
+        result = run("get", "k", cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == b"not json"
+
+
+def test_get_prints_python_text_as_utf8_in_raw_mode_too(tmp_path):
+    kvmap.get_store(str(tmp_path / ".kvmap"))["s"] = "héllo"
+    result = run("get", "s", cwd=tmp_path, env={"KVMAP_SERIALIZATION_MODE": "raw"})
+    assert result.stdout == "héllo".encode()

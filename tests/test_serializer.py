@@ -322,3 +322,20 @@ def test_ranges_of_values_without_ranges_name_the_key():
     store["mapping"] = {"a": 1}
     with pytest.raises(TypeError, match="'mapping' is a dict"):
         store.getrange("mapping", 0, 2)
+
+
+def test_auto_round_trips_numpy_scalars_without_pickle():
+    numpy = pytest.importorskip("numpy")
+    store = SerializerLayer(MemoryBackend(), "auto", allow_pickle=False)
+    scalars = [
+        numpy.float64(0.5),
+        numpy.float32(1.25),
+        numpy.int64(-7),
+        numpy.uint8(255),
+        numpy.bool_(True),
+        numpy.arange(3).mean(),
+    ]
+    store["metrics"] = {"values": scalars}
+    loaded = store["metrics"]["values"]
+    assert [type(value) for value in loaded] == [type(value) for value in scalars]
+    assert loaded == scalars
