@@ -7,7 +7,8 @@ copy); a ``KVMAP_BACKEND_CONFIG__*`` option goes to each side whose backend
 takes it, and explicit per-side options win over it.
 
 Expiry: between two backends that keep expiry in the value (files, memory,
-object stores) the values carry their expiry times along. When either side
+object stores) the values carry their expiry times along, and keys that have
+expired already are left out. When either side
 expires keys natively (Redis, SQL), keys are copied through the TTL layer:
 expired keys are left out, and copied keys get the target's ``default_ttl``
 (``KVMAP_DEFAULT_TTL``, 0 = never) rather than their remaining time to live.
@@ -72,9 +73,12 @@ def copy_store(
     through_ttl = source_backend.native_ttl or target_backend.native_ttl
     source = _scoped(source_backend, source_settings, through_ttl, 0)
     target = _scoped(target_backend, target_settings, through_ttl, None)
+    # Values are copied with their expiry envelopes; listing through a TTL
+    # layer leaves out the keys that have expired already.
+    listing = source if through_ttl else TTLLayer(source)
     copied = 0
     with source_backend, target_backend:
-        for keys in batched(source.iter_keys(prefix), BATCH_SIZE):
+        for keys in batched(listing.iter_keys(prefix), BATCH_SIZE):
             values = source.getitems(keys)
             target.setitems(values)
             copied += len(values)

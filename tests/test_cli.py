@@ -178,7 +178,10 @@ def test_copy_into_a_native_expiry_backend_drops_expired_keys(tmp_path):
 def test_copy_between_files_keeps_expiry(tmp_path):
     source = kvmap.get_store(str(tmp_path / "src"))
     source.set("short", b"x", ttl=0.5)
+    source.set("gone", b"x", ttl=0.01)
+    time.sleep(0.05)
     run("copy", "src", "dst", cwd=tmp_path)
+    assert not (tmp_path / "dst" / "gone").exists()
     target = kvmap.get_store(str(tmp_path / "dst"))
     assert target["short"] == b"x"
     time.sleep(0.6)
